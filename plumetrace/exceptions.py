@@ -1,0 +1,41 @@
+"""Domain exceptions. Each carries the data a user needs to find and fix the problem."""
+
+from __future__ import annotations
+
+
+class PlumetraceError(Exception):
+    """Base class of plumetrace's own errors."""
+
+
+class InputError(PlumetraceError, ValueError):
+    """Input that breaks a format contract: names the file, the row or record, the column and the problem.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    path : str, optional
+        The file.
+    row : int, optional
+        1-based line number in the file (the header is line 1), or record number for binary logs.
+    column : str, optional
+        Column or field name.
+    """
+
+    def __init__(self, message: str, path: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.row = row
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.path:
+            where.append(self.path)
+        if self.row is not None:
+            where.append(f"line {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return (": ".join([", ".join(where), self.message]) if where else self.message)
