@@ -26,19 +26,27 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from plumetrace.physics.sigmas import averaging_time_factor, sigma_model, sigma_yz_scalar
+from plumetrace.physics.sigmas import (
+    FASTMATH,
+    MODEL_PARAMETRIC,
+    _growth,
+    averaging_time_factor,
+    sigma_model,
+    sigma_yz_scalar,
+)
 from plumetrace.physics.stability import stability_code
 
 #: Winds below this speed are reset to it (EPA-454/R-99-005 §6.9) [m s⁻¹].
 MIN_WIND_SPEED = 1.0
 #: Pairs farther off-axis than this many σy are skipped (exp(-0.5·9²) ≈ 2.6e-18).
 _CUT_SIGMAS = 9.0
+_CUT2 = _CUT_SIGMAS * _CUT_SIGMAS
 _N_IMAGES = 4
 _TWO_PI = 2.0 * math.pi
 _SQRT_TWO_PI = math.sqrt(2.0 * math.pi)
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _vertical_term(z, h, sz, lid):
     """Sum of the vertical Gaussian and its images (Turner 1994 eq. 3.5), 1 for each unit of mass."""
     if lid == np.inf:
@@ -57,45 +65,79 @@ def _vertical_term(z, h, sz, lid):
     return total
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
-def _unit_pair(dx, dy, z, h, sin_t, cos_t, code, kind, table, sy_scale, lid):
-    """Concentration × wind speed per unit emission rate [m⁻²] of one source at one receptor."""
-    # downwind unit vector is (-sin θ, -cos θ) for a wind from θ
-    x = -(dx * sin_t + dy * cos_t)
-    if x <= 0.0:
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def _pair(x, y, z, h, sy, sz, lid):
+    """Concentration × wind speed per unit emission rate [m⁻²] given x > 0, y and the σ's."""
+    inv_sy = 1.0 / sy
+    inv_sz = 1.0 / sz
+    ry = y * inv_sy
+    ry2 = ry * ry
+    if ry2 > _CUT2:
         return 0.0
-    y = dx * cos_t - dy * sin_t
-    sy, sz = sigma_yz_scalar(x, code, kind, table)
-    sy *= sy_scale
-    ry = y / sy
-    if ry * ry > _CUT_SIGMAS * _CUT_SIGMAS:
-        return 0.0
-    return math.exp(-0.5 * ry * ry) * _vertical_term(z, h, sz, lid) / (_TWO_PI * sy * sz)
+    if lid == np.inf:
+        # exp(-ry²/2)·[exp(-a²/2) + exp(-b²/2)] = exp(-(ry² + a²)/2)·[1 + exp(-2zh/σz²)]
+        a = (z - h) * inv_sz
+        e = ry2 + a * a
+        if e > _CUT2:
+            return 0.0
+        return math.exp(-0.5 * e) * (1.0 + math.exp(-2.0 * z * h * inv_sz * inv_sz)) * inv_sy * inv_sz / _TWO_PI
+    return math.exp(-0.5 * ry2) * _vertical_term(z, h, sz, lid) * inv_sy * inv_sz / _TWO_PI
 
 
-@numba.njit(cache=True, fastmath=True, parallel=True)
-def _plume_sum(rx, ry, rz, u, sin_t, cos_t, code, lid, sy_scale, sx, sy, sh, q, kind, table, out):
-    n_src = sx.size
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def _receptor_sum(xr, yr, zr, u, sin_t, cos_t, code, lid, scale, sx, sy, sh, q, kind, table, row_out, matrix):
+    """Sum over sources of q·C/u at one receptor; with ``matrix`` also store each unit-rate term."""
+    lo = int(code)
+    fast = kind == MODEL_PARAMETRIC and code == lo
+    ay = by = cy = dy = az = bz = cz = dz = 0.0
+    if fast:
+        ay, by, cy, dy = table[lo, 0], table[lo, 1], table[lo, 2], table[lo, 3]
+        az, bz, cz, dz = table[lo, 4], table[lo, 5], table[lo, 6], table[lo, 7]
+    # a cheap cone test before the σ's: σy <= (ay·x + dy)·scale whenever cy <= 0
+    cone = fast and cy <= 0.0
+    cone_a = _CUT_SIGMAS * ay * scale
+    cone_d = _CUT_SIGMAS * dy * scale
+    inv_u = 1.0 / u
+    acc = 0.0
+    for j in range(sx.size):
+        dx = xr - sx[j]
+        dy_ = yr - sy[j]
+        # downwind unit vector is (-sin θ, -cos θ) for a wind from θ
+        x = -(dx * sin_t + dy_ * cos_t)
+        value = 0.0
+        if x > 0.0:
+            y = dx * cos_t - dy_ * sin_t
+            if not (cone and abs(y) > cone_a * x + cone_d):
+                if fast:
+                    s_y = ay * x * _growth(1.0 + by * x, cy) + dy
+                    s_z = az * x * _growth(1.0 + bz * x, cz) + dz
+                else:
+                    s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+                value = _pair(x, y, zr, sh[j], s_y * scale, s_z, lid) * inv_u
+        if matrix:
+            row_out[j] = value
+        acc += q[j] * value
+    return acc
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
+def _plume_sum(rx, ry, rz, met, sx, sy, sh, q, kind, table, out):
+    stride = 1 if met.shape[0] > 1 else 0
+    dummy = np.empty(0)
     for i in numba.prange(rx.size):
-        acc = 0.0
-        for j in range(n_src):
-            acc += q[j] * _unit_pair(
-                rx[i] - sx[j], ry[i] - sy[j], rz[i], sh[j], sin_t[i], cos_t[i], code[i], kind, table,
-                sy_scale[i], lid[i],
-            )
-        out[i] = acc / u[i]
+        m = i * stride
+        out[i] = _receptor_sum(rx[i], ry[i], rz[i], met[m, 0], met[m, 1], met[m, 2], met[m, 3], met[m, 4],
+                               met[m, 5], sx, sy, sh, q, kind, table, dummy, False)
 
 
-@numba.njit(cache=True, fastmath=True, parallel=True)
-def _plume_matrix(rx, ry, rz, u, sin_t, cos_t, code, lid, sy_scale, sx, sy, sh, kind, table, out):
-    n_src = sx.size
+@numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
+def _plume_matrix(rx, ry, rz, met, sx, sy, sh, kind, table, out):
+    stride = 1 if met.shape[0] > 1 else 0
+    q = np.ones(sx.size)
     for i in numba.prange(rx.size):
-        inv_u = 1.0 / u[i]
-        for j in range(n_src):
-            out[i, j] = inv_u * _unit_pair(
-                rx[i] - sx[j], ry[i] - sy[j], rz[i], sh[j], sin_t[i], cos_t[i], code[i], kind, table,
-                sy_scale[i], lid[i],
-            )
+        m = i * stride
+        _receptor_sum(rx[i], ry[i], rz[i], met[m, 0], met[m, 1], met[m, 2], met[m, 3], met[m, 4], met[m, 5],
+                      sx, sy, sh, q, kind, table, out[i], True)
 
 
 def _prepare(
@@ -103,41 +145,43 @@ def _prepare(
     wind_speed, wind_direction_deg, stability, model, coefficients, mixing_height, averaging_time,
     min_wind_speed,
 ):
-    rx = np.atleast_1d(np.asarray(receptor_east, dtype=np.float64))
-    shape = np.broadcast_shapes(rx.shape, np.shape(receptor_north), np.shape(receptor_height))
+    """Flatten receptors and sources; pack the meteorology into one (1 or n_receptors) × 6 array."""
+    shape = np.broadcast_shapes(np.shape(receptor_east), np.shape(receptor_north), np.shape(receptor_height))
+    shape = shape if shape else (1,)
 
-    def per_receptor(value, name):
+    def flat(value, name, target):
         arr = np.asarray(value, dtype=np.float64)
         try:
-            return np.ascontiguousarray(np.broadcast_to(arr, shape), dtype=np.float64).ravel()
+            return np.ascontiguousarray(np.broadcast_to(arr, target), dtype=np.float64).ravel()
         except ValueError:
-            raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the receptors {shape}") from None
+            raise ValueError(f"{name} of shape {arr.shape} does not broadcast to {target}") from None
 
-    rxf = per_receptor(receptor_east, "receptor_east")
-    ryf = per_receptor(receptor_north, "receptor_north")
-    rzf = per_receptor(receptor_height, "receptor_height")
-    u = per_receptor(wind_speed, "wind_speed")
-    if np.any(~np.isfinite(u)) or np.any(u < 0):
-        raise ValueError("wind_speed must be finite and >= 0 m/s")
-    u = np.maximum(u, min_wind_speed)
-    theta = np.deg2rad(per_receptor(wind_direction_deg, "wind_direction_deg"))
+    rec = tuple(flat(v, n, shape) for v, n in ((receptor_east, "receptor_east"),
+                                               (receptor_north, "receptor_north"),
+                                               (receptor_height, "receptor_height")))
     resolved = sigma_model(model, coefficients)
     code = stability_code(stability)
     if resolved.fixed_class:
         code = np.zeros_like(code)
-    code = per_receptor(code, "stability")
-    lid = per_receptor(np.inf if mixing_height is None else mixing_height, "mixing_height")
-    lid = np.where(np.isnan(lid) | (lid <= 0), np.inf, lid)
-    scale = 1.0 if averaging_time is None else averaging_time_factor(averaging_time)
-    sy_scale = per_receptor(scale, "averaging_time")
+    lid = np.asarray(np.inf if mixing_height is None else mixing_height, dtype=np.float64)
+    scale = np.asarray(1.0 if averaging_time is None else averaging_time_factor(averaging_time))
+    met_inputs = (wind_speed, wind_direction_deg, code, lid, scale)
+    names = ("wind_speed", "wind_direction_deg", "stability", "mixing_height", "averaging_time")
+    uniform = all(np.size(v) == 1 for v in met_inputs)
+    met_shape = (1,) if uniform else shape
+    u, direction, code_f, lid_f, scale_f = (flat(v, n, met_shape) for v, n in zip(met_inputs, names, strict=True))
+    if np.any(~np.isfinite(u)) or np.any(u < 0):
+        raise ValueError("wind_speed must be finite and >= 0 m/s")
+    theta = np.deg2rad(direction)
+    lid_f = np.where(np.isnan(lid_f) | (lid_f <= 0), np.inf, lid_f)
+    met = np.column_stack((np.maximum(u, min_wind_speed), np.sin(theta), np.cos(theta), code_f, lid_f, scale_f))
     src_shape = np.broadcast_shapes(np.shape(source_east), np.shape(source_north), np.shape(source_height))
-    sx = np.ascontiguousarray(np.broadcast_to(np.asarray(source_east, dtype=np.float64), src_shape)).ravel()
-    sy = np.ascontiguousarray(np.broadcast_to(np.asarray(source_north, dtype=np.float64), src_shape)).ravel()
-    sh = np.ascontiguousarray(np.broadcast_to(np.asarray(source_height, dtype=np.float64), src_shape)).ravel()
-    if np.any(sh < 0) or np.any(rzf < 0):
+    src = tuple(flat(v, n, src_shape if src_shape else (1,))
+                for v, n in ((source_east, "source_east"), (source_north, "source_north"),
+                             (source_height, "source_height")))
+    if np.any(src[2] < 0) or np.any(rec[2] < 0):
         raise ValueError("heights above ground must be >= 0 m")
-    met = (u, np.sin(theta), np.cos(theta), code, lid, sy_scale)
-    return shape, src_shape, (rxf, ryf, rzf), met, (sx, sy, sh), resolved
+    return shape, rec, np.ascontiguousarray(met), src, resolved
 
 
 def gaussian_plume(
@@ -220,15 +264,14 @@ def gaussian_plume(
     >>> f"{float(c[0]):.2e}"
     '1.14e-05'
     """
-    shape, _, rec, met, src, resolved = _prepare(
+    shape, rec, met, src, resolved = _prepare(
         receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,
         wind_speed, wind_direction_deg, stability, model, coefficients, mixing_height, averaging_time,
         min_wind_speed,
     )
     q = np.ascontiguousarray(np.broadcast_to(np.asarray(emission_rate, dtype=np.float64), src[0].shape))
     out = np.empty(rec[0].size, dtype=np.float64)
-    u, sin_t, cos_t, code, lid, sy_scale = met
-    _plume_sum(*rec, u, sin_t, cos_t, code, lid, sy_scale, *src, q, resolved.kind, resolved.table, out)
+    _plume_sum(*rec, met, *src, q, resolved.kind, resolved.table, out)
     return out.reshape(shape)
 
 
@@ -258,14 +301,13 @@ def plume_coupling(
         Shape ``receptor_shape + (n_sources,)``: concentration per unit emission rate [s m⁻³]; the
         concentration of rates ``Q`` is ``coupling @ Q`` (linearity in Q, METHODS.md §4.1).
     """
-    shape, src_shape, rec, met, src, resolved = _prepare(
+    shape, rec, met, src, resolved = _prepare(
         receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,
         wind_speed, wind_direction_deg, stability, model, coefficients, mixing_height, averaging_time,
         min_wind_speed,
     )
     out = np.empty((rec[0].size, src[0].size), dtype=np.float64)
-    u, sin_t, cos_t, code, lid, sy_scale = met
-    _plume_matrix(*rec, u, sin_t, cos_t, code, lid, sy_scale, *src, resolved.kind, resolved.table, out)
+    _plume_matrix(*rec, met, *src, resolved.kind, resolved.table, out)
     return out.reshape(shape + (src[0].size,))
 
 

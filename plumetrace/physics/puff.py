@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from plumetrace.physics.plume import _vertical_term
-from plumetrace.physics.sigmas import sigma_model, sigma_yz_scalar
+from plumetrace.physics.sigmas import FASTMATH, sigma_model, sigma_yz_scalar
 from plumetrace.physics.stability import stability_code
 
 _TWO_PI_3_2 = (2.0 * math.pi) ** 1.5
@@ -66,7 +66,7 @@ def wind_displacement(
     return cumtrapz(ve), cumtrapz(vn), cumtrapz(speed)
 
 
-@numba.njit(cache=True, fastmath=True, parallel=True)
+@numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _puff_kernel(rt, rx, ry, rz, re, rn, rs, code, lid, pt, px, py, ph, pm, pe, pn, ps, kind, table, out):
     n_p = pt.size
     for i in numba.prange(rt.size):

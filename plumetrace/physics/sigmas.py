@@ -29,6 +29,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -101,6 +103,10 @@ ISC3_SIGMA_Z_B = np.array(
 ISC3_STRICT = np.array([True, False, False, False, False, False])
 ISC3_SIGMA_Z_CAP = 5000.0
 
+#: LLVM fast-math flags of the compiled kernels: reassociation, reciprocals, contraction and fast
+#: approximate functions, but *not* "no NaNs / no infinities", so inf lids and NaN checks keep their meaning.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
 MODEL_PARAMETRIC = 0
 MODEL_ISC3 = 1
 
@@ -159,14 +165,28 @@ def sigma_model(model: str = "briggs_rural", coefficients: ArrayLike | None = No
     raise ValueError(f"unknown dispersion-coefficient model {model!r}; expected one of {', '.join(SIGMA_MODELS)}")
 
 
-@numba.njit(cache=True, fastmath=True, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def _growth(base, power):
+    """base**power with the exponents of the published tables done without pow()."""
+    if power == -0.5:
+        return 1.0 / math.sqrt(base)
+    if power == 0.0:
+        return 1.0
+    if power == 0.5:
+        return math.sqrt(base)
+    if power == -1.0:
+        return 1.0 / base
+    return base**power
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _parametric_row(x, table, row):
-    sy = table[row, 0] * x * (1.0 + table[row, 1] * x) ** table[row, 2] + table[row, 3]
-    sz = table[row, 4] * x * (1.0 + table[row, 5] * x) ** table[row, 6] + table[row, 7]
+    sy = table[row, 0] * x * _growth(1.0 + table[row, 1] * x, table[row, 2]) + table[row, 3]
+    sz = table[row, 4] * x * _growth(1.0 + table[row, 5] * x, table[row, 6]) + table[row, 7]
     return sy, sz
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def _isc3_row(x, row):
     xkm = x * 1e-3
     angle = 0.017453293 * (ISC3_SIGMA_Y[row, 0] - ISC3_SIGMA_Y[row, 1] * np.log(xkm))
@@ -186,7 +206,7 @@ def _isc3_row(x, row):
     return sy, sz
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def sigma_yz_scalar(x, code, kind, table):
     """σy, σz [m] at downwind distance x [m] > 0 for class code ``code`` (compiled scalar kernel)."""
     lo = int(code)
