@@ -53,7 +53,7 @@ def _best_time(func: Callable[[], object], repeat: int = 3, budget_s: float = 20
 
 
 def naive_loop(rec, src, q) -> list[float]:
-    """Reference implementation: a Python loop over receptors and sources (Briggs rural, class D)."""
+    """Evaluate the plume with a Python loop over receptors and sources (Briggs rural, class D)."""
     ay, by, cy, _, az, bz, cz, _ = BRIGGS_RURAL[3]
     theta = math.radians(WIND_FROM)
     s, c = math.sin(theta), math.cos(theta)
@@ -75,7 +75,7 @@ def naive_loop(rec, src, q) -> list[float]:
 
 
 def numpy_broadcast(rec, src, q) -> np.ndarray:
-    """The same formula with NumPy broadcasting (receptors × sources temporaries)."""
+    """Evaluate the same formula with NumPy broadcasting (receptors × sources temporaries)."""
     ay, by, cy, _, az, bz, cz, _ = BRIGGS_RURAL[3]
     theta = np.deg2rad(WIND_FROM)
     dx = rec[0][:, None] - src[0][None, :]
@@ -104,7 +104,7 @@ PYELQ_HALF_WIDTH = 1.0
 
 
 def pyelq_coupling(rec, src) -> np.ndarray:
-    """pyELQ's coupling matrix converted to concentration per unit rate [s m⁻³]."""
+    """PyELQ's coupling matrix converted to concentration per unit rate [s m⁻³]."""
     import pandas as pd
     from pyelq.coordinate_system import ENU
     from pyelq.dispersion_model.gaussian_plume import GaussianPlume
@@ -134,7 +134,7 @@ def pyelq_coupling(rec, src) -> np.ndarray:
 
 
 def plumetrace_angular_coupling(rec, src) -> np.ndarray:
-    """plumetrace's coupling with pyELQ's angular σ growth (``model="parametric"``)."""
+    """Plumetrace's coupling with pyELQ's angular σ growth (``model="parametric"``)."""
     th, tv = np.tan(np.deg2rad(PYELQ_TURBULENCE_DEG))
     coef = (th, 0.0, 0.0, PYELQ_HALF_WIDTH, tv, 0.0, 0.0, 0.0)
     return plume_coupling(*rec, *src, WIND_SPEED, WIND_FROM, model="parametric", coefficients=coef,

@@ -262,7 +262,7 @@ def gaussian_plume(
 
     >>> c = gaussian_plume(0.0, -3000.0, 0.0, 0.0, 0.0, 0.0, 3.0, 7.0, 0.0, "D", model="isc3_rural")
     >>> f"{float(c[0]):.2e}"
-    '1.14e-05'
+    '1.13e-05'
     """
     shape, rec, met, src, resolved = _prepare(
         receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,

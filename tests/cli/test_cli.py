@@ -1,0 +1,84 @@
+"""The command line: output contracts, exit codes and messages (DESIGN.md contract 6)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from plumetrace import __version__
+from plumetrace.cli import app
+
+runner = CliRunner()
+
+
+def test_version_and_help():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "validate" in result.output and "bench" in result.output
+
+
+def test_validate_dispersion_json(prairie_grass_dir):
+    result = runner.invoke(app, ["validate", "dispersion", str(prairie_grass_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data["overall"]) >= {"N", "FB", "NMSE", "MG", "VG", "FAC2"}
+    assert data["overall"]["N"] == 265
+    assert data["overall"]["FAC2"] >= 0.75
+    assert set(data["by_stability"]) == {"A", "B", "C", "D", "E", "F"}
+    assert data["samplers"]["overall"]["N"] > 5000
+
+
+def test_validate_dispersion_table(prairie_grass_dir):
+    result = runner.invoke(app, ["validate", "dispersion", str(prairie_grass_dir), "--model", "isc3_rural"])
+    assert result.exit_code == 0
+    assert "FAC2" in result.output and "isc3_rural" in result.output
+
+
+def test_bad_folder_exits_2_with_message(tmp_path):
+    (tmp_path / "runs.csv").write_text("run,q_g_s,h_m,u_ref_mps,z_ref_m,stability\n1,-3,0.5,4,2,D\n")
+    (tmp_path / "concentrations.csv").write_text("run,x_m,y_m,z_m,c_ug_m3\n1,50,,1.5,10\n")
+    result = runner.invoke(app, ["validate", "dispersion", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "runs.csv" in result.stderr and "line 2" in result.stderr and "q_g_s" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_unknown_model_exits_2(prairie_grass_dir):
+    result = runner.invoke(app, ["validate", "dispersion", str(prairie_grass_dir), "--model", "gauss"])
+    assert result.exit_code == 2
+    assert "briggs_rural" in result.stderr
+
+
+def test_internal_error_exits_1(monkeypatch, prairie_grass_dir):
+    import plumetrace.validation.dispersion as mod
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(mod, "validate_dispersion", boom)
+    result = runner.invoke(app, ["validate", "dispersion", str(prairie_grass_dir)])
+    assert result.exit_code == 1
+    assert "internal error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_installed_script_runs_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "plumetrace.cli", "validate", "dispersion", str(tmp_path / "x")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_bench_speed_quick_json():
+    result = runner.invoke(app, ["bench", "speed", "--quick", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["naive"]["max_rel_diff"] < 1e-9
+    assert data["summary"]["ratio_vs_naive"] > 1
+    for row in data["pyelq"]:
+        if "max_rel_diff" in row:
+            assert row["max_rel_diff"] < 1e-9
