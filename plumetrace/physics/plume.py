@@ -143,7 +143,7 @@ def _plume_matrix(rx, ry, rz, met, sx, sy, sh, kind, table, out):
 def _prepare(
     receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,
     wind_speed, wind_direction_deg, stability, model, coefficients, mixing_height, averaging_time,
-    min_wind_speed,
+    min_wind_speed, sigma_y_scale=1.0,
 ):
     """Flatten receptors and sources; pack the meteorology into one (1 or n_receptors) × 6 array."""
     shape = np.broadcast_shapes(np.shape(receptor_east), np.shape(receptor_north), np.shape(receptor_height))
@@ -165,6 +165,9 @@ def _prepare(
         code = np.zeros_like(code)
     lid = np.asarray(np.inf if mixing_height is None else mixing_height, dtype=np.float64)
     scale = np.asarray(1.0 if averaging_time is None else averaging_time_factor(averaging_time))
+    scale = scale * np.asarray(sigma_y_scale, dtype=np.float64)
+    if np.any(~(scale > 0)):
+        raise ValueError("sigma_y_scale must be > 0")
     met_inputs = (wind_speed, wind_direction_deg, code, lid, scale)
     names = ("wind_speed", "wind_direction_deg", "stability", "mixing_height", "averaging_time")
     uniform = all(np.size(v) == 1 for v in met_inputs)
@@ -200,6 +203,7 @@ def gaussian_plume(
     mixing_height: ArrayLike | None = None,
     averaging_time: ArrayLike | None = None,
     min_wind_speed: float = MIN_WIND_SPEED,
+    sigma_y_scale: ArrayLike = 1.0,
 ) -> NDArray[np.float64]:
     r"""Concentration of steady Gaussian plumes from point sources, summed over the sources.
 
@@ -233,6 +237,9 @@ def gaussian_plume(
         Averaging time of the concentration [s]; σy is scaled by (t / 600 s)^0.2.
     min_wind_speed : float
         Calm threshold [m s⁻¹] (default 1).
+    sigma_y_scale : array_like
+        Extra factor on σy, scalar or per receptor (e.g. the relative dispersion of an instantaneous,
+        meandering plume, Gifford 1959); applied on top of the averaging-time factor.
 
     Returns
     -------
@@ -267,7 +274,7 @@ def gaussian_plume(
     shape, rec, met, src, resolved = _prepare(
         receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,
         wind_speed, wind_direction_deg, stability, model, coefficients, mixing_height, averaging_time,
-        min_wind_speed,
+        min_wind_speed, sigma_y_scale,
     )
     q = np.ascontiguousarray(np.broadcast_to(np.asarray(emission_rate, dtype=np.float64), src[0].shape))
     out = np.empty(rec[0].size, dtype=np.float64)
@@ -290,6 +297,7 @@ def plume_coupling(
     mixing_height: ArrayLike | None = None,
     averaging_time: ArrayLike | None = None,
     min_wind_speed: float = MIN_WIND_SPEED,
+    sigma_y_scale: ArrayLike = 1.0,
 ) -> NDArray[np.float64]:
     """Unit-rate concentration of every source at every receptor (the coupling matrix).
 
@@ -304,7 +312,7 @@ def plume_coupling(
     shape, rec, met, src, resolved = _prepare(
         receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,
         wind_speed, wind_direction_deg, stability, model, coefficients, mixing_height, averaging_time,
-        min_wind_speed,
+        min_wind_speed, sigma_y_scale,
     )
     out = np.empty((rec[0].size, src[0].size), dtype=np.float64)
     _plume_matrix(*rec, met, *src, resolved.kind, resolved.table, out)

@@ -67,7 +67,8 @@ def wind_displacement(
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _puff_kernel(rt, rx, ry, rz, re, rn, rs, code, lid, pt, px, py, ph, pm, pe, pn, ps, kind, table, out):
+def _puff_kernel(rt, rx, ry, rz, re, rn, rs, code, lid, pt, px, py, ph, pm, pe, pn, ps, kind, table, sy_scale,
+                 out):
     n_p = pt.size
     for i in numba.prange(rt.size):
         acc = 0.0
@@ -78,6 +79,7 @@ def _puff_kernel(rt, rx, ry, rz, re, rn, rs, code, lid, pt, px, py, ph, pm, pe, 
             if travel <= 0.0:
                 continue
             sy, sz = sigma_yz_scalar(travel, code[i], kind, table)
+            sy *= sy_scale
             dx = rx[i] - (px[k] + re[i] - pe[k])
             dy = ry[i] - (py[k] + rn[i] - pn[k])
             r2 = (dx * dx + dy * dy) / (sy * sy)
@@ -106,6 +108,7 @@ def gaussian_puff(
     model: str = "briggs_rural",
     coefficients: ArrayLike | None = None,
     mixing_height: ArrayLike | None = None,
+    sigma_y_scale: float = 1.0,
 ) -> NDArray[np.float64]:
     r"""Concentration from Gaussian puffs advected by a time-varying uniform wind.
 
@@ -130,6 +133,8 @@ def gaussian_puff(
         σ model (see :mod:`plumetrace.physics.sigmas`), evaluated at each puff's travel distance.
     mixing_height : array_like, optional
         Lid height [m], scalar or per receptor.
+    sigma_y_scale : float
+        Factor on the horizontal σ (e.g. < 1 for puffs that meander as whole, relative dispersion).
 
     Returns
     -------
@@ -175,8 +180,10 @@ def gaussian_puff(
     lid = per(np.inf if mixing_height is None else mixing_height, shape)
     lid = np.where(np.isnan(lid) | (lid <= 0), np.inf, lid)
     out = np.empty(rtf.size, dtype=np.float64)
+    if not sigma_y_scale > 0:
+        raise ValueError("sigma_y_scale must be > 0")
     _puff_kernel(rtf, rx, ry, rz, re, rn, rs, code, lid, pt, px, py, ph, pm, pe, pn, ps, resolved.kind,
-                 resolved.table, out)
+                 resolved.table, float(sigma_y_scale), out)
     return out.reshape(shape)
 
 
