@@ -10,8 +10,9 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import shapely
 from shapely.geometry import mapping, shape
-from shapely.ops import transform
 
 from plumetrace.exceptions import InputError
 from plumetrace.geo import Building
@@ -88,13 +89,13 @@ def read_buildings(path: str | Path, frame: LocalFrame | None = None, default_he
         lons = [p.centroid.x for _, p, _, _ in parsed]
         frame = LocalFrame.around(lats, lons)
 
-    def to_local(lon, lat, z=None):
-        east, north = frame.to_local(lat, lon)
-        return east, north
+    def to_local(coords):
+        east, north = frame.to_local(coords[:, 1], coords[:, 0])
+        return np.column_stack((east, north))
 
     buildings = []
     for k, (fid, poly, height, use) in enumerate(parsed, start=1):
-        local = transform(to_local, poly)
+        local = shapely.transform(poly, to_local)
         if not local.is_valid or local.area <= 0:
             raise InputError("footprint is not a valid polygon with an area", path, k, "geometry")
         buildings.append(Building(fid, local, height, use))
@@ -104,13 +105,13 @@ def read_buildings(path: str | Path, frame: LocalFrame | None = None, default_he
 def buildings_geojson(buildings, frame: LocalFrame) -> dict:
     """FeatureCollection (WGS 84) of buildings with ``id``, ``height_m`` and ``use`` properties."""
 
-    def to_wgs(east, north, z=None):
-        lat, lon = frame.to_wgs84(east, north)
-        return lon, lat
+    def to_wgs(coords):
+        lat, lon = frame.to_wgs84(coords[:, 0], coords[:, 1])
+        return np.column_stack((lon, lat))
 
     features = []
     for b in buildings:
-        geom = transform(to_wgs, b.footprint)
+        geom = shapely.transform(b.footprint, to_wgs)
         features.append({
             "type": "Feature",
             "properties": {"id": b.id, "height_m": b.height, "use": b.use},

@@ -61,8 +61,8 @@ class Atmosphere:
     mixing_height: float | None = None
     dispersion: str = "briggs_urban"
     setting: str = "urban"
-    relative_fraction: float = 0.5
-    meander_time_scale: float = 60.0
+    relative_fraction: float = 0.7
+    meander_time_scale: float = 20.0
     gustiness: float = 0.15
     intermittency: float = 0.5
     intermittency_time_scale: float = 3.0

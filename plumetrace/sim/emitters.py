@@ -29,6 +29,7 @@ class Schedule:
     lon: float = 0.0
 
     def factor(self, t) -> np.ndarray:
+        """Multiplier of the nominal rate at UNIX times ``t`` [s]."""
         t = np.asarray(t, dtype=float)
         rel = t - self.t0
         if self.kind == "continuous":
@@ -48,6 +49,7 @@ class Schedule:
         raise ValueError(f"unknown schedule kind {self.kind!r}")
 
     def describe(self) -> dict:
+        """JSON-ready description for truth.json."""
         out = {"kind": self.kind}
         if self.kind == "intermittent":
             out.update(on_s=self.on, off_s=self.off, phase_s=self.phase)

@@ -68,8 +68,8 @@ class TownSpec(_Base):
 
 
 class MeanderSpec(_Base):
-    relative_fraction: float = Field(0.5, gt=0, le=1)
-    time_scale: Time = Field(60.0, gt=0)
+    relative_fraction: float = Field(0.7, gt=0, le=1)
+    time_scale: Time = Field(20.0, gt=0)
 
 
 class AtmosphereSpec(_Base):
@@ -184,6 +184,8 @@ class FlightSpec(_Base):
 
 
 class Scenario(_Base):
+    """A whole scenario file (see docs/simulation.md)."""
+
     name: str
     description: str = ""
     seed: int = 0
@@ -247,7 +249,9 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key shows up as "unknown" and "missing": report the unknown one, which names the typo
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         key = _format_loc(err["loc"])
         if err["type"] == "extra_forbidden":
             parent = _model_at(Scenario, err["loc"][:-1])

@@ -65,10 +65,12 @@ class ChannelSpec:
 
     @property
     def species(self) -> str:
+        """Species key of the column (``ch4`` of ``ch4_ppm``)."""
         return self.column.rsplit("_", 1)[0]
 
     @property
     def unit(self) -> str:
+        """Unit of the column (``ppm`` or ``ppb``)."""
         return self.column.rsplit("_", 1)[1]
 
 
