@@ -12,13 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.signal import lfilter
 
-#: Approximate PID (10.6 eV lamp) response factors relative to isobutylene (reading = Σ c / RF), after the
-#: RAE Systems technical note TN-106. Species with an ionisation energy above the lamp's (methanol 10.8 eV,
-#: dichloromethane 11.3 eV, HCl, CH4, CO2, CO) give no response.
-PID_RESPONSE_FACTORS = {
-    "toluene": 0.5, "acetone": 1.1, "ethanol": 10.0, "benzene": 0.53, "tetrachloroethylene": 0.57,
-    "nh3": 9.7, "h2s": 3.3, "voc": 1.0,
-}
+from plumetrace.instruments import channel_response
 
 #: Typical ambient mole fractions of the species [mol/mol] (background before drift).
 BACKGROUND = {
@@ -74,9 +68,8 @@ class ChannelSpec:
         return self.column.rsplit("_", 1)[1]
 
 
-def _spec(column, lag, noise, drift, resolution, lod, clip=False, response=None):
-    species = column.rsplit("_", 1)[0]
-    return ChannelSpec(column, response or {species: 1.0}, lag, noise, drift, resolution, lod, clip)
+def _spec(column, lag, noise, drift, resolution, lod, clip=False):
+    return ChannelSpec(column, channel_response(column.rsplit("_", 1)[0]), lag, noise, drift, resolution, lod, clip)
 
 
 #: Typical channels of drone payloads (values are representative, for simulation).
@@ -96,8 +89,7 @@ CATALOGUE: dict[str, ChannelSpec] = {
         _spec("dichloromethane_ppb", 2.0, 0.5, 0.3, 0.1, 0.0),
         _spec("ethanol_ppb", 2.0, 1.0, 0.5, 0.1, 0.0),
         _spec("tetrachloroethylene_ppb", 2.0, 0.2, 0.1, 0.05, 0.0),
-        _spec("voc_ppb", 2.0, 3.0, 5.0, 1.0, 5.0, True,
-              {s: 1.0 / rf for s, rf in PID_RESPONSE_FACTORS.items()}),
+        _spec("voc_ppb", 2.0, 3.0, 5.0, 1.0, 5.0, True),
     )
 }
 

@@ -1,0 +1,172 @@
+"""Chemical attribution: which class of source most probably produced a plume event.
+
+Each event carries, per channel, the time-integrated enhancement I_c and its standard error s_c (ppb·s,
+converted to mole fraction). A class k of the library (:mod:`plumetrace.signatures`) predicts the pattern
+I_c = a · m_kc, where m_kc = Σ_s R_cs ρ_ks combines the class's molar emission ratios ρ (primary species = 1,
+absent species = 0) with the channel's response R (1 for a selective analyser, 1/RF for a PID), and a > 0 is
+the unknown plume strength. The class's emitter-to-emitter variation of ratios (log-normal, ``log_sd``) widens
+each channel's variance to s_c² + (a m_kc τ_kc)², and species present only in some emitters (``presence``)
+are mixed over. The evidence of a class integrates the likelihood over a log-uniform prior on a. An
+``unknown`` alternative gives every channel its own free amplitude (or none); it wins when no class explains
+the pattern, and a class is reported only when its posterior probability reaches ``min_probability``
+(otherwise "unknown": evidence too weak to say).
+
+References
+----------
+.. [1] METHODS.md §4.11 (enhancement ratios; ethane/methane; illustrative lab signatures).
+.. [2] Ramsden, A. E. et al. (2022). Quantifying fossil and biogenic methane emissions using ethane as an
+   uncertain tracer. *ACP* 22, 3911–3929 (ratios as uncertain parameters rather than constants).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from plumetrace.instruments import channel_response
+from plumetrace.signatures import SourceClass
+
+UNKNOWN = "unknown"
+_A_GRID = np.logspace(-4, 8, 241)  # plume strength a [ppb·s of the primary species]
+
+
+@dataclass(frozen=True)
+class ClassPattern:
+    """Expected channel pattern of a class: mixtures over optional species."""
+
+    key: str
+    weights: np.ndarray  # (n_combos,)
+    means: np.ndarray  # (n_combos, n_channels) expected I per unit a
+    taus: np.ndarray  # (n_combos, n_channels) log-sd of the expected value
+
+
+def class_patterns(classes: dict[str, SourceClass], channel_species: list[str], max_optional: int = 4):
+    """Patterns of every class on the measured channels (species of each channel column, e.g. ``ch4``)."""
+    out = []
+    responses = [channel_response(sp) for sp in channel_species]
+    for cls in classes.values():
+        ratios = {cls.primary: (1.0, 0.0, 1.0)}
+        for sp, r in cls.ratios.items():
+            ratios[sp] = (r.median, r.log_sd, r.presence)
+        optional = [sp for sp, (_, _, p) in ratios.items() if p < 1.0][:max_optional]
+        combos, weights = [], []
+        for present in itertools.product((True, False), repeat=len(optional)):
+            w = 1.0
+            active = {}
+            for sp, on in zip(optional, present, strict=True):
+                w *= ratios[sp][2] if on else 1 - ratios[sp][2]
+                active[sp] = on
+            means = np.zeros(len(channel_species))
+            taus = np.zeros(len(channel_species))
+            for c, resp in enumerate(responses):
+                total, var = 0.0, 0.0
+                for sp, (median, log_sd, _) in ratios.items():
+                    if not active.get(sp, True) or median <= 0 or sp not in resp:
+                        continue
+                    contrib = resp[sp] * median
+                    total += contrib
+                    var += (contrib * log_sd) ** 2
+                means[c] = total
+                taus[c] = np.sqrt(var) / total if total > 0 else 0.0
+            combos.append((means, taus))
+            weights.append(w)
+        out.append(ClassPattern(cls.key, np.array(weights), np.array([m for m, _ in combos]),
+                                np.array([t for _, t in combos])))
+    return out
+
+
+def _log_gauss(x, mean, var):
+    return -0.5 * ((x - mean) ** 2 / var + np.log(2 * np.pi * var))
+
+
+def class_log_evidence(integral: np.ndarray, se: np.ndarray, pattern: ClassPattern) -> float:
+    """Log p(I | class) with the strength a marginalised over a log-uniform prior on the grid."""
+    a = _A_GRID[:, None]
+    total = []
+    for w, means, taus in zip(pattern.weights, pattern.means, pattern.taus, strict=True):
+        if w <= 0:
+            continue
+        expected = a * means[None, :]
+        var = se[None, :] ** 2 + (expected * taus[None, :]) ** 2
+        ll = _log_gauss(integral[None, :], expected, var).sum(axis=1)
+        total.append(np.log(w) + logsumexp(ll) - np.log(_A_GRID.size))
+    return float(logsumexp(total)) if total else -np.inf
+
+
+def unknown_log_evidence(integral: np.ndarray, se: np.ndarray) -> float:
+    """Evidence of the free pattern: each channel independently nothing, or its own amplitude."""
+    a = _A_GRID[:, None]
+    var = se[None, :] ** 2 + (0.3 * a) ** 2
+    with_signal = logsumexp(_log_gauss(integral[None, :], a, var), axis=0) - np.log(_A_GRID.size)
+    without = _log_gauss(integral, 0.0, se**2)
+    return float(np.sum(np.logaddexp(np.log(0.5) + with_signal, np.log(0.5) + without)))
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Posterior over classes for one event."""
+
+    probabilities: dict[str, float]
+    label: str
+    probability: float
+
+
+def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern], prior_unknown: float = 0.1,
+              min_probability: float = 0.5, class_prior: dict[str, float] | None = None) -> Attribution:
+    """Posterior class probabilities of one event.
+
+    Parameters
+    ----------
+    integral, se : numpy.ndarray
+        Integrated enhancement per channel and its standard error, in mole-fraction units (ppb·s).
+    patterns : list of ClassPattern
+        From :func:`class_patterns` for the same channels.
+    prior_unknown : float
+        Prior probability of the unknown alternative; the classes share the rest (uniformly unless
+        ``class_prior`` gives relative weights).
+    min_probability : float
+        Report a class only at or above this posterior; otherwise the label is ``unknown``.
+    """
+    integral = np.asarray(integral, float)
+    se = np.maximum(np.asarray(se, float), 1e-12)
+    keys = [p.key for p in patterns]
+    weights = np.array([1.0 if class_prior is None else class_prior.get(k, 0.0) for k in keys])
+    weights = (1 - prior_unknown) * weights / weights.sum()
+    logp = [np.log(w) + class_log_evidence(integral, se, p) if w > 0 else -np.inf
+            for w, p in zip(weights, patterns, strict=True)]
+    logp.append(np.log(prior_unknown) + unknown_log_evidence(integral, se))
+    logp = np.array(logp)
+    post = np.exp(logp - logsumexp(logp))
+    probs = dict(zip(keys + [UNKNOWN], (float(p) for p in post), strict=True))
+    best = max(probs, key=probs.get)
+    label = best if probs[best] >= min_probability else UNKNOWN
+    return Attribution(probs, label, probs[best] if label == best else probs[UNKNOWN])
+
+
+def equivalent_classes(patterns: list[ClassPattern], factor: float = 3.0) -> dict[str, set[str]]:
+    """Classes whose measured patterns differ by less than ``factor`` in every channel ratio.
+
+    Two classes are told apart when a channel is present in one pattern and absent in the other, or when the
+    ratio of two channels differs by more than ``factor``. Confusing equivalent classes is not an
+    attribution error (the channels cannot separate them).
+    """
+    mean_pattern = {p.key: np.average(p.means, axis=0, weights=p.weights) for p in patterns}
+    groups = {}
+    for a, ma in mean_pattern.items():
+        groups[a] = {a}
+        for b, mb in mean_pattern.items():
+            if a == b:
+                continue
+            if np.array_equal(ma > 0, mb > 0):
+                on = np.flatnonzero(ma > 0)
+                if on.size <= 1:
+                    groups[a].add(b)
+                    continue
+                ra = np.log(ma[on] / ma[on[0]])
+                rb = np.log(mb[on] / mb[on[0]])
+                if np.all(np.abs(ra - rb) <= np.log(factor)):
+                    groups[a].add(b)
+    return groups

@@ -1,0 +1,203 @@
+"""The survey CSV (DESIGN.md contract 1) and the in-memory :class:`Survey`.
+
+Reading uses pyarrow's multi-threaded CSV parser; every check names the file, the line (header = line 1)
+and the column: missing required columns, no gas channel, an unknown unit suffix, non-numeric values,
+positions outside WGS 84, and time going backwards. Other columns are kept and ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from plumetrace.exceptions import InputError
+from plumetrace.io.crs import LocalFrame
+
+REQUIRED = ("time", "lat", "lon", "alt_m")
+CHANNEL_UNITS = ("ppm", "ppb", "ug_m3", "mg_m3")
+CHANNEL_RE = re.compile(r"^([a-z][a-z0-9]*)_(ppm|ppb|ug_m3|mg_m3)$")
+_UNIT_LIKE = re.compile(r"^([a-z][a-z0-9]*)_([a-z0-9_]+)$")
+NON_CHANNEL = {"alt_m", "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"}
+DEFAULT_TEMP_C = 15.0
+DEFAULT_PRESSURE_HPA = 1013.25
+
+
+@dataclass
+class Survey:
+    """Samples of one survey in time order, with positions in a local metric frame.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The contract-1 columns (``time`` as UNIX seconds) plus ``east``, ``north`` [m].
+    channels : list of str
+        Gas channel columns, e.g. ``["ch4_ppm", "c2h6_ppb"]``.
+    frame : LocalFrame
+        The local frame of ``east``/``north``.
+    path : str
+        Where it was read from ('' for in-memory surveys).
+    metadata : dict
+        Platform, sensors, wind source and anything known about the survey.
+    """
+
+    data: pd.DataFrame
+    channels: list[str]
+    frame: LocalFrame
+    path: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.data)
+
+    @property
+    def duration_s(self) -> float:
+        t = self.data["time"].to_numpy()
+        return float(t[-1] - t[0]) if t.size else 0.0
+
+    @property
+    def has_wind(self) -> bool:
+        return {"wind_speed_mps", "wind_dir_deg"} <= set(self.data.columns) and bool(
+            self.data["wind_speed_mps"].notna().any())
+
+    @staticmethod
+    def channel_parts(column: str) -> tuple[str, str]:
+        """(species, unit) of a channel column."""
+        m = CHANNEL_RE.match(column)
+        if not m:
+            raise ValueError(f"{column!r} is not a channel column")
+        return m.group(1), m.group(2)
+
+
+def _parse_time(col: pd.Series, path: Path) -> np.ndarray:
+    numeric = pd.to_numeric(col, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=np.float64)
+    if numeric.notna().any():
+        bad = int(np.flatnonzero(numeric.isna().to_numpy())[0])
+        raise InputError(f"{col.iloc[bad]!r} is not a UNIX time (the column mixes numbers and text)", path,
+                         bad + 2, "time")
+    parsed = pd.to_datetime(col, errors="coerce", utc=True, format="ISO8601")
+    if parsed.isna().any():
+        bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise InputError(f"{col.iloc[bad]!r} is not UNIX seconds or an ISO 8601 time with offset", path,
+                         bad + 2, "time")
+    naive = ~col.astype(str).str.contains(r"(Z|[+-]\d\d:?\d\d)$", regex=True)
+    if naive.any():
+        bad = int(np.flatnonzero(naive.to_numpy())[0])
+        raise InputError(f"{col.iloc[bad]!r} has no UTC offset (write e.g. 2026-06-15T10:00:00Z)", path, bad + 2,
+                         "time")
+    return (parsed.astype("int64") / 1e9).to_numpy(dtype=np.float64)
+
+
+def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
+    """Read a survey CSV (contract 1).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    frame : LocalFrame, optional
+        Local frame for ``east``/``north``; by default one centred on the survey.
+
+    Raises
+    ------
+    InputError
+        Naming the file, line and column of the first problem.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path)
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
+                               convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        m = re.search(r"[Rr]ow #?(\d+)", text)
+        raise InputError(f"is not a well-formed CSV ({text.splitlines()[0]})", path,
+                         int(m.group(1)) + 1 if m else None) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot be read ({exc})", path) from None
+    columns = [c.strip() for c in table.column_names]
+    df = table.to_pandas()
+    df.columns = columns
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise InputError(f"missing required column(s) {', '.join(missing)}; the header has {', '.join(columns)}",
+                         path, 1, missing[0])
+    channels = []
+    for c in columns:
+        if c in NON_CHANNEL:
+            continue
+        if CHANNEL_RE.match(c):
+            channels.append(c)
+        else:
+            m = _UNIT_LIKE.match(c)
+            if m and m.group(1) in _known_species() and c not in NON_CHANNEL:
+                raise InputError(f"unknown unit '{m.group(2)}' for gas {m.group(1)}; expected one of "
+                                 f"{', '.join(CHANNEL_UNITS)}", path, 1, c)
+    if not channels:
+        raise InputError("has no gas channel; expected at least one column <species>_<unit> with unit "
+                         f"{', '.join(CHANNEL_UNITS)}, e.g. ch4_ppm", path, 1)
+    if len(df) == 0:
+        raise InputError("has a header but no samples", path, 2)
+    out = pd.DataFrame({"time": _parse_time(df["time"], path)})
+    for c in ("lat", "lon", "alt_m", *channels, "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"):
+        if c not in df.columns:
+            continue
+        values = pd.to_numeric(df[c], errors="coerce")
+        bad = values.isna() & df[c].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"{df[c].iloc[i]!r} is not a number", path, i + 2, c)
+        out[c] = values.to_numpy(dtype=np.float64)
+    for c in df.columns:
+        if c not in out.columns:
+            out[c] = df[c].to_numpy()
+    _check_ranges(out, path)
+    if "temp_c" not in out.columns:
+        out["temp_c"] = DEFAULT_TEMP_C
+    if "pressure_hpa" not in out.columns:
+        out["pressure_hpa"] = DEFAULT_PRESSURE_HPA
+    if frame is None:
+        frame = LocalFrame.around(out["lat"].to_numpy(), out["lon"].to_numpy())
+    east, north = frame.to_local(out["lat"].to_numpy(), out["lon"].to_numpy())
+    out["east"] = east
+    out["north"] = north
+    meta = {"format": "survey-csv", "wind_source": "survey" if "wind_speed_mps" in out.columns else None}
+    return Survey(out, channels, frame, str(path), meta)
+
+
+def _known_species():
+    from plumetrace.physics.species import SPECIES
+
+    return SPECIES
+
+
+def _check_ranges(out: pd.DataFrame, path: Path) -> None:
+    def first(mask, col, msg):
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            raise InputError(msg.format(v=out[col].iloc[i]), path, i + 2, col)
+
+    for col in ("time", "lat", "lon", "alt_m"):
+        first(out[col].isna().to_numpy(), col, "is empty; a value is required")
+    first(np.abs(out["lat"].to_numpy()) > 90, "lat", "latitude {v} is outside -90..90")
+    first(np.abs(out["lon"].to_numpy()) > 180, "lon", "longitude {v} is outside -180..180")
+    t = out["time"].to_numpy()
+    back = np.flatnonzero(np.diff(t) < 0)
+    if back.size:
+        i = int(back[0]) + 1
+        raise InputError(f"time goes backwards ({t[i]!r} after {t[i - 1]!r}); rows must be in time order", path,
+                         i + 2, "time")
+    if "wind_dir_deg" in out.columns:
+        w = out["wind_dir_deg"].to_numpy()
+        first((w < 0) | (w > 360), "wind_dir_deg", "wind direction {v} is outside 0..360 degrees")
+    if "wind_speed_mps" in out.columns:
+        first(out["wind_speed_mps"].to_numpy() < 0, "wind_speed_mps", "wind speed {v} is negative")
