@@ -17,9 +17,7 @@ PID_RESPONSE_FACTORS = {
 
 
 def channel_response(species: str) -> dict[str, float]:
-    """Species → sensitivity of a channel whose column names ``species`` (1 for its own species; PID factors
-    for ``voc``).
-    """
+    """Species → sensitivity of the channel of ``species`` (1 for its own species; PID factors for ``voc``)."""
     if species == "voc":
         return {s: 1.0 / rf for s, rf in PID_RESPONSE_FACTORS.items()}
     return {species: 1.0}

@@ -125,8 +125,9 @@ def channel_standardise(values: np.ndarray, time: np.ndarray, block: float, quan
 
 def gaussian_threshold(rate_hz: float, false_alarms_per_hour: float, min_len: int, k_min: float = 3.0,
                        k_max: float = 12.0, step: float = 0.25, hysteresis: float = 0.5) -> float:
-    """Threshold for white Gaussian noise: the smallest k with
-    rate·3600·Q(k)·Q(h·k)^(min_len−1) ≤ the target (used where no negative side can be measured).
+    """Threshold for white Gaussian noise, where no negative side can be measured.
+
+    The smallest k with rate·3600·Q(k)·Q(h·k)^(min_len−1) ≤ the target false-alarm rate per hour.
     """
     for k in np.arange(k_min, k_max + 1e-9, step):
         expected = rate_hz * 3600.0 * norm.sf(k) * norm.sf(hysteresis * k) ** max(min_len - 1, 0)

@@ -52,15 +52,18 @@ class Survey:
 
     @property
     def n_samples(self) -> int:
+        """Number of samples."""
         return len(self.data)
 
     @property
     def duration_s(self) -> float:
+        """Time from the first to the last sample [s]."""
         t = self.data["time"].to_numpy()
         return float(t[-1] - t[0]) if t.size else 0.0
 
     @property
     def has_wind(self) -> bool:
+        """Whether the survey carries wind speed and direction."""
         return {"wind_speed_mps", "wind_dir_deg"} <= set(self.data.columns) and bool(
             self.data["wind_speed_mps"].notna().any())
 
