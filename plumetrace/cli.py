@@ -210,6 +210,23 @@ def bench_speed_cmd(
         render_forward_report(report, out)
 
 
+@bench_app.command("accuracy")
+@handle_errors
+def bench_accuracy_cmd(
+    suite: Annotated[Path | None, typer.Option(help="Folder of scenario YAML files.")] = None,
+    select: Annotated[str | None, typer.Option(help="Comma-separated globs on scenario names.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Simulate a scenario suite, run the pipeline and score it against the ground truth."""
+    from plumetrace.bench.accuracy import DEFAULT_SUITE, render_accuracy, run_accuracy
+
+    report = run_accuracy(suite or DEFAULT_SUITE, select, progress=not json_output)
+    if json_output:
+        print_json(report)
+    else:
+        render_accuracy(report, out)
+
+
 def main() -> None:
     """Entry point of the ``plumetrace`` script."""
     app(prog_name="plumetrace")

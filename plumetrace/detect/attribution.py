@@ -146,6 +146,36 @@ def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern]
     return Attribution(probs, label, probs[best] if label == best else probs[UNKNOWN])
 
 
+def ratios_pattern(primary: str, ratios: dict[str, float], channel_species: list[str]) -> np.ndarray:
+    """Channel pattern of one emitter with known molar ratios to its primary species (per unit strength)."""
+    full = {primary: 1.0, **{s: r for s, r in ratios.items() if r > 0}}
+    out = np.zeros(len(channel_species))
+    for c, sp in enumerate(channel_species):
+        resp = channel_response(sp)
+        out[c] = sum(resp[s] * r for s, r in full.items() if s in resp)
+    return out
+
+
+def indistinguishable(pattern: np.ndarray, candidate: ClassPattern, factor: float = 3.0) -> bool:
+    """Whether an emitter's pattern lies within ``factor`` of a class's pattern in every channel ratio.
+
+    Same channels present and absent, and every ratio of two present channels within the factor, for at
+    least one of the class's presence combinations.
+    """
+    on = pattern > 0
+    for means in candidate.means:
+        if not np.array_equal(means > 0, on):
+            continue
+        idx = np.flatnonzero(on)
+        if idx.size <= 1:
+            return True
+        ra = np.log(pattern[idx] / pattern[idx[0]])
+        rb = np.log(means[idx] / means[idx[0]])
+        if np.all(np.abs(ra - rb) <= np.log(factor)):
+            return True
+    return False
+
+
 def equivalent_classes(patterns: list[ClassPattern], factor: float = 3.0) -> dict[str, set[str]]:
     """Classes whose measured patterns differ by less than ``factor`` in every channel ratio.
 

@@ -66,8 +66,8 @@ class PlumeDetector:
     Parameters
     ----------
     false_alarms_per_hour : float
-        Target false-alarm rate per flight hour per channel that sets the threshold (see
-        :mod:`plumetrace.detect.hits`).
+        Target false-alarm rate of the whole survey per flight hour; each of the n channels gets 1/n of it,
+        which sets its threshold (see :mod:`plumetrace.detect.hits`).
     block, quantile, smooth_blocks : float, float, int
         Background estimator settings (:func:`~plumetrace.detect.background.moving_background`).
     min_duration, merge_gap : float
@@ -96,8 +96,8 @@ class PlumeDetector:
         Total logged time.
     """
 
-    def __init__(self, false_alarms_per_hour: float = 0.5, block: float = 30.0, quantile: float = 0.1,
-                 smooth_blocks: int = 5, min_duration: float = 1.0, merge_gap: float = 2.0, k_min: float = 3.0,
+    def __init__(self, false_alarms_per_hour: float = 0.5, block: float = 15.0, quantile: float = 0.1,
+                 smooth_blocks: int = 3, min_duration: float = 0.5, merge_gap: float = 2.0, k_min: float = 4.0,
                  k_max: float = 12.0, lags: dict | None = None, classes: dict | None = None,
                  prior_unknown: float = 0.1, min_probability: float = 0.5):
         self.false_alarms_per_hour = false_alarms_per_hour
@@ -138,16 +138,16 @@ class PlumeDetector:
             min_len = max(1, int(math.ceil(self.min_duration / dt)))
             max_gap = int(round(self.merge_gap / dt))
             z_all, resid_all, sig_all = {}, {}, {}
+            per_channel = self.false_alarms_per_hour / len(survey.channels)
             for ch in survey.channels:
                 values = data[ch].to_numpy(dtype=float)[idx]
                 bg, resid, sigma, z, clipped = channel_standardise(values, t, self.block, self.quantile,
                                                                    self.smooth_blocks)
                 if clipped:
-                    k = gaussian_threshold(1.0 / dt, self.false_alarms_per_hour, min_len, self.k_min, self.k_max)
+                    k = gaussian_threshold(1.0 / dt, per_channel, min_len, self.k_min, self.k_max)
                     rate = float("nan")
                 else:
-                    k, rate = calibrate_threshold(z, breaks, h, self.false_alarms_per_hour, min_len, max_gap,
-                                                  self.k_min, self.k_max)
+                    k, rate = calibrate_threshold(z, breaks, h, per_channel, min_len, max_gap, self.k_min, self.k_max)
                 s, e = segments(z, breaks, k, min_len, max_gap)
                 hits.append(hits_table(str(platform), ch, t, z, resid, s, e, sigma, k))
                 stats.append({"platform": str(platform), "channel": ch, "sigma": sigma, "k": k,

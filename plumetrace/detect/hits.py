@@ -40,28 +40,25 @@ def _segments(z, breaks, k_on, k_off, min_len, max_gap):
             e = i + 1
             while e < n and not breaks[e] and z[e] > k_off:
                 e += 1
-            if len(ends) > 0 and s - ends[-1] <= max_gap:
-                no_break = True
-                for j in range(ends[-1], s + 1):
-                    if breaks[j]:
-                        no_break = False
-                        break
-                if no_break:
-                    ends[-1] = e
-                    i = e
-                    continue
-            starts.append(s)
-            ends.append(e)
+            # only sustained runs count; isolated spikes are noise
+            if e - s >= min_len:
+                merged = False
+                if len(ends) > 0 and s - ends[-1] <= max_gap:
+                    no_break = True
+                    for j in range(ends[-1], s + 1):
+                        if breaks[j]:
+                            no_break = False
+                            break
+                    if no_break:
+                        ends[-1] = e
+                        merged = True
+                if not merged:
+                    starts.append(s)
+                    ends.append(e)
             i = e
         else:
             i += 1
-    out_s = []
-    out_e = []
-    for k in range(len(starts)):
-        if ends[k] - starts[k] >= min_len:
-            out_s.append(starts[k])
-            out_e.append(ends[k])
-    return np.array(out_s, dtype=np.int64), np.array(out_e, dtype=np.int64)
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
 def segments(z: np.ndarray, breaks: np.ndarray, k: float, min_len: int, max_gap: int, hysteresis: float = 0.5):

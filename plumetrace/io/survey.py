@@ -150,6 +150,16 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
                          f"{', '.join(CHANNEL_UNITS)}, e.g. ch4_ppm", path, 1)
     if len(df) == 0:
         raise InputError("has a header but no samples", path, 2)
+    return survey_from_dataframe(df, channels, path, frame)
+
+
+def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Path = "<memory>",
+                          frame: LocalFrame | None = None) -> Survey:
+    """Check and convert a table with contract-1 columns (already split into channels) into a :class:`Survey`.
+
+    Used by :func:`read_survey` and by callers that hold a survey in memory (the simulator, the benchmark).
+    """
+    path = Path(path)
     out = pd.DataFrame({"time": _parse_time(df["time"], path)})
     for c in ("lat", "lon", "alt_m", *channels, "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"):
         if c not in df.columns:
@@ -174,7 +184,7 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
     out["east"] = east
     out["north"] = north
     meta = {"format": "survey-csv", "wind_source": "survey" if "wind_speed_mps" in out.columns else None}
-    return Survey(out, channels, frame, str(path), meta)
+    return Survey(out, list(channels), frame, str(path), meta)
 
 
 def _known_species():

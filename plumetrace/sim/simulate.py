@@ -28,7 +28,7 @@ from plumetrace.sim.atmosphere import Atmosphere, Weather, ou_process
 from plumetrace.sim.emitters import Emitter, Schedule, draw_emission
 from plumetrace.sim.flights import Track, curtain, fly, lawnmower, orbit
 from plumetrace.sim.scenario import Scenario, scenario_error
-from plumetrace.sim.sensors import BACKGROUND, channel_spec, simulate_channel
+from plumetrace.sim.sensors import BACKGROUND, channel_spec, first_order_lag, simulate_channel
 from plumetrace.sim.town import make_grid_town
 
 RELEASE_OFFSETS = {"roof_vent": 1.0, "chimney": 3.0}
@@ -52,8 +52,10 @@ class Simulation:
     truth : dict
         The content of ``truth.json``.
     enhancement : pandas.DataFrame
-        Per sample, the noise-free true enhancement of each channel species [channel unit] and the id of the
-        emitter contributing most (``source``), for scoring detection.
+        Per sample, the true position, the enhancement each channel would read without noise, drift or
+        quantisation (response lag and clock offset included) [channel unit], the id of the emitter whose
+        signal is strongest in noise units (``source``) and its share of all emitters' signal
+        (``source_share``), for scoring detection and attribution.
     """
 
     survey: pd.DataFrame
@@ -242,10 +244,13 @@ def _flight_tracks(sc: Scenario, town: Town, emitters, t0: float, rng, path: Pat
         if f.pattern == "lawnmower":
             a = f.area
             ac = (a.center.east, a.center.north) if a.center is not None else c
-            # the default area is the town's bounding box seen along and across the wind
-            diag = float(np.hypot(x1 - x0, y1 - y0))
-            width = a.width if a.width is not None else diag
-            depth = a.height if a.height is not None else diag
+            # the default area covers the town's bounding box, measured across and along the wind, plus margin
+            th = np.deg2rad(wind_from)
+            down = np.array([-np.sin(th), -np.cos(th)])
+            cross = np.array([np.cos(th), -np.sin(th)])
+            corners = np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]) - np.asarray(ac)
+            width = a.width if a.width is not None else float(np.ptp(corners @ cross)) + 2 * a.margin
+            depth = a.height if a.height is not None else float(np.ptp(corners @ down)) + 2 * a.margin
             wps = lawnmower(ac, width, depth, f.spacing, f.altitudes, wind_from, a.margin)
         elif f.pattern == "curtain":
             wps = curtain(c, f.distance, f.width, f.altitudes, wind_from)
@@ -319,6 +324,9 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
         conc = {sp: np.zeros(tr.time.size) for sp in species_needed}  # g/m³ from all emitters
         top = np.full(tr.time.size, "", dtype=object)
         top_val = np.zeros(tr.time.size)
+        total_val = np.zeros(tr.time.size)
+        # what each species is worth in noise units of the channels that see it [per g/m³]
+        signal_weight = _signal_weights(chans, species_needed, atm)
         for idx, em in enumerate(emitters):
             emitted = [sp for sp in em.rates if sp in conc]
             if not emitted:
@@ -331,10 +339,14 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
                                    rate_factor=em.schedule.factor)
             for sp in emitted:
                 conc[sp] += em.rates[sp] * unit
-            strength = em.rates[em.primary] * unit
+            # the emitter's detectable signal: its strongest channel in units of that channel's noise
+            strength = np.zeros(tr.time.size)
+            for c_weights in signal_weight:
+                strength = np.maximum(strength, unit * sum(em.rates.get(sp, 0.0) * w for sp, w in c_weights.items()))
             better = strength > top_val
             top[better] = em.id
             top_val[better] = strength[better]
+            total_val += strength
         # true mole fractions: background with slow drift, plus the plumes
         fractions, enhancement = {}, {}
         drift = 1.0 + 0.01 * ou_process(rng, tr.time.size, tr.dt, 900.0)
@@ -353,6 +365,12 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
             readings[ch.column] = series
             factor = 1e6 if ch.unit == "ppm" else 1e9
             enh = sum(w * enhancement.get(sp, 0.0) for sp, w in ch.response.items()) * factor
+            enh = np.broadcast_to(np.asarray(enh, float), tr.time.shape).copy()
+            for seg in np.unique(tr.sortie):
+                sel = tr.sortie == seg
+                enh[sel] = first_order_lag(enh[sel], tr.dt, ch.lag)
+            if shift:
+                enh = _shift_within(enh, tr.sortie, shift)
             readings[f"__enh_{ch.column}"] = enh
         lat, lon = frame.to_wgs84(tr.gps_east, tr.gps_north)
         ws, wd = weather.measured_wind(tr.time, tr.height, rng, f.wind_noise.speed, f.wind_noise.direction)
@@ -366,8 +384,10 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
         df["pressure_hpa"] = round(atm.pressure / 100.0, 2)
         df["platform"] = tr.platform
         df["sortie"] = tr.sortie + 1
+        share = np.divide(top_val, total_val, out=np.zeros_like(top_val), where=total_val > 0)
         truth_df = pd.DataFrame({"time": df["time"], "platform": tr.platform, "east": np.round(tr.east, 2),
-                                 "north": np.round(tr.north, 2), "height": np.round(tr.height, 2), "source": top})
+                                 "north": np.round(tr.north, 2), "height": np.round(tr.height, 2), "source": top,
+                                 "source_share": np.round(share, 3)})
         for ch in chans:
             truth_df[f"enh_{ch.column}"] = readings[f"__enh_{ch.column}"]
         frames.append(df)
@@ -380,6 +400,21 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
     say("truth")
     truth = _truth(sc, town, emitters, atm, tracks, specs, t0, frame, weather)
     return Simulation(survey=survey, town=town, emitters=emitters, truth=truth, enhancement=enhancement)
+
+
+def _signal_weights(chans, species, atm) -> list[dict[str, float]]:
+    """Per channel: species → channel reading per g/m³ of that species, in units of the channel's noise."""
+    out = []
+    for ch in chans:
+        factor = 1e6 if ch.unit == "ppm" else 1e9
+        noise = ch.noise if ch.noise > 0 else 1.0
+        weights = {}
+        for sp, w in ch.response.items():
+            if sp in SPECIES and sp in species:
+                per_g = mole_fraction(1e-3, SPECIES[sp].molar_mass, atm.temperature, atm.pressure) * factor
+                weights[sp] = float(w * per_g / noise)
+        out.append(weights)
+    return out
 
 
 def _shift_within(series: np.ndarray, sortie: np.ndarray, shift: int) -> np.ndarray:

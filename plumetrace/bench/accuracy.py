@@ -1,0 +1,165 @@
+"""Accuracy benchmark: simulate every scenario of a suite, run the pipeline, score it against the truth.
+
+The pipeline stages that exist are scored: today detection and chemical attribution
+(:mod:`plumetrace.detect`). Localisation metrics (:func:`plumetrace.bench.scoring.score_sources`) join once
+the locator exists (issue #6); until then the report says so instead of inventing numbers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from pathlib import Path
+
+import numpy as np
+
+from plumetrace.bench.scoring import score_detection
+from plumetrace.detect import PlumeDetector
+from plumetrace.detect.attribution import class_patterns, ratios_pattern
+from plumetrace.exceptions import InputError
+from plumetrace.io.crs import LocalFrame
+from plumetrace.io.survey import survey_from_dataframe
+from plumetrace.signatures import load_source_classes
+from plumetrace.sim.scenario import load_scenario
+from plumetrace.sim.simulate import simulate
+
+DEFAULT_SUITE = Path(__file__).resolve().parents[2] / "benchmarks" / "scenarios"
+
+
+def scenario_files(suite: str | Path, select: str | None = None) -> list[Path]:
+    """YAML files of a suite folder, optionally filtered by a glob on the file stem."""
+    folder = Path(suite)
+    if not folder.is_dir():
+        raise InputError("is not a folder of scenario files", folder)
+    files = sorted(folder.glob("*.yaml"))
+    if select:
+        patterns = [p.strip() for p in select.split(",") if p.strip()]
+        files = [f for f in files if any(fnmatch.fnmatch(f.stem, p) for p in patterns)]
+    if not files:
+        raise InputError(f"has no scenario files{' matching ' + repr(select) if select else ''}", folder)
+    return files
+
+
+def run_scenario(path: Path, k_sigma: float = 5.0) -> dict:
+    """Simulate one scenario, detect and attribute, and score; returns a row of the report."""
+    t0 = time.perf_counter()
+    sc, base = load_scenario(path)
+    sim = simulate(sc, path, base)
+    t_sim = time.perf_counter() - t0
+    channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+    frame = LocalFrame(sc.origin.lat, sc.origin.lon)
+    survey = survey_from_dataframe(sim.survey, channels, path, frame)
+    lags = {}
+    sigma = {}
+    for platform in sim.truth["platforms"]:
+        for sensor in platform["sensors"]:
+            lags[sensor["column"]] = sensor["lag_s"]
+            sigma[sensor["column"]] = sensor["noise"]
+    t1 = time.perf_counter()
+    detector = PlumeDetector(lags=lags).fit(survey)
+    t_detect = time.perf_counter() - t1
+    species = [c.rsplit("_", 1)[0] for c in survey.channels]
+    patterns = {p.key: p for p in class_patterns(load_source_classes(), species)}
+    emitters = {s["id"]: (s["class"], ratios_pattern(s["primary"], s["ratios"], species))
+                for s in sim.truth["sources"]}
+    scores = score_detection(detector.events_, sim.enhancement, sigma, emitters, patterns,
+                             detector.flight_hours_, k_sigma)
+    return {
+        "scenario": sc.name, "samples": len(sim.survey), "emitters": len(sim.emitters),
+        "targets": sum(e.target for e in sim.emitters), "source_free": len(sim.emitters) == 0,
+        **scores, "seconds_simulate": t_sim, "seconds_detect": t_detect,
+    }
+
+
+def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, progress: bool = True,
+                 k_sigma: float = 5.0) -> dict:
+    """Run the accuracy benchmark on a suite and aggregate (JSON-ready)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    files = scenario_files(suite, select)
+    rows = []
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=not progress, transient=True) as bar:
+        task = bar.add_task("accuracy", total=len(files))
+        for f in files:
+            bar.update(task, description=f"accuracy: {f.stem}")
+            rows.append(run_scenario(f, k_sigma))
+            bar.advance(task)
+    return {"suite": str(suite), "scenarios": rows, "summary": summarise(rows),
+            "localisation": None,
+            "notes": ["localisation metrics (targets found, error, building, rate, coverage, false sites/km²) "
+                      "arrive with the locator (issue #6)"],
+            "seconds": time.perf_counter() - t0}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Aggregate detection and attribution scores over scenarios."""
+    enc = sum(r["encounters"] for r in rows)
+    rec = sum(r["recalled"] for r in rows)
+    free = [r for r in rows if r["source_free"]]
+    free_hours = sum(r["flight_hours"] for r in free)
+    hours = sum(r["flight_hours"] for r in rows)
+    labelled = sum(r["labelled"] for r in rows)
+    attributed = sum(r["attributed"] for r in rows)
+    confusion: dict[str, dict[str, int]] = {}
+    for r in rows:
+        for t, preds in r["confusion"].items():
+            row = confusion.setdefault(t, {})
+            for p, n in preds.items():
+                row[p] = row.get(p, 0) + n
+    return {
+        "hit_recall": rec / enc if enc else None, "encounters": enc, "recalled": rec,
+        "false_events_per_hour_source_free": (sum(r["false_events"] for r in free) / free_hours
+                                              if free_hours else None),
+        "false_events_per_hour_all": sum(r["false_events"] for r in rows) / hours if hours else None,
+        "flight_hours": hours,
+        "attribution_accuracy": sum(r["correct"] for r in rows) / labelled if labelled else None,
+        "attribution_exact": sum(r["exact"] for r in rows) / labelled if labelled else None,
+        "attribution_mixed_events": sum(r["mixed"] for r in rows),
+        "attribution_labelled_fraction": labelled / attributed if attributed else None,
+        "attribution_confusion": confusion,
+        "median_seconds_detect": float(np.median([r["seconds_detect"] for r in rows])) if rows else None,
+        "median_seconds_simulate": float(np.median([r["seconds_simulate"] for r in rows])) if rows else None,
+    }
+
+
+def render_accuracy(report: dict, console) -> None:
+    """Rich tables of the report."""
+    from rich.table import Table
+
+    table = Table(title="Accuracy per scenario (detection and attribution)", title_justify="left")
+    for col in ("scenario", "emitters", "encounters ≥5σ", "recalled", "events", "false", "labelled", "correct",
+                "sim s", "detect s"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for r in report["scenarios"]:
+        table.add_row(r["scenario"], str(r["emitters"]), str(r["encounters"]), str(r["recalled"]), str(r["events"]),
+                      str(r["false_events"]), str(r["labelled"]), str(r["correct"]), f"{r['seconds_simulate']:.2f}",
+                      f"{r['seconds_detect']:.2f}")
+    console.print(table)
+    s = report["summary"]
+
+    def pct(v):
+        return "–" if v is None else f"{100 * v:.1f} %"
+
+    def num(v, fmt=".2f"):
+        return "–" if v is None else format(v, fmt)
+
+    console.print(
+        f"hit recall (peak ≥ 5σ): [bold]{pct(s['hit_recall'])}[/] of {s['encounters']} encounters; false events "
+        f"per flight hour: {num(s['false_events_per_hour_source_free'])} on source-free surveys, "
+        f"{num(s['false_events_per_hour_all'])} overall; attribution accuracy [bold]{pct(s['attribution_accuracy'])}"
+        f"[/] of labelled single-source events (exact class {pct(s['attribution_exact'])}; "
+        f"{pct(s['attribution_labelled_fraction'])} labelled, {s['attribution_mixed_events']} mixed events left out)")
+    conf = s["attribution_confusion"]
+    labels = sorted({p for row in conf.values() for p in row} | set(conf))
+    t2 = Table(title="Attribution confusion (rows: true class, columns: predicted)", title_justify="left")
+    t2.add_column("true \\ predicted")
+    for lab in labels:
+        t2.add_column(lab[:10], justify="right")
+    for t in sorted(conf):
+        t2.add_row(t, *[str(conf[t].get(p, 0) or "") for p in labels])
+    console.print(t2)
+    for note in report["notes"]:
+        console.print(f"[dim]note: {note}[/]")
