@@ -82,17 +82,22 @@ def _root(
     """Find hidden emission sources from airborne gas-sensor surveys."""
 
 
-def _json_default(value):
+def _clean(value):
+    """JSON-safe copy: non-finite floats become null, numpy scalars and arrays plain Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _clean(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return value
 
 
 def print_json(obj: dict) -> None:
-    """Write one JSON object to standard output (NaN as null)."""
-    text = json.dumps(obj, default=_json_default, allow_nan=False, indent=None)
+    """Write one JSON object to standard output (NaN and infinities as null)."""
+    text = json.dumps(_clean(obj), allow_nan=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
@@ -192,22 +197,100 @@ def simulate_cmd(
               f"written to {out_dir} in {elapsed:.2f} s")
 
 
+def _parse_lags(values: list[str] | None) -> dict[str, float]:
+    lags = {}
+    for item in values or []:
+        column, sep, seconds = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            lags[column.strip()] = float(seconds)
+        except ValueError:
+            raise InputError(f"--lag: {item!r} is not COLUMN=SECONDS (e.g. co_ppm=15)") from None
+    return lags
+
+
+@app.command("detect")
+@handle_errors
+def detect_cmd(
+    survey_path: Annotated[Path, typer.Argument(metavar="SURVEY.csv", help="Survey CSV (contract 1).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    false_alarms_per_hour: Annotated[float, typer.Option(help="Target false hits per flight hour (whole survey).",
+                                                         min=0.001)] = 0.5,
+    lag: Annotated[list[str] | None, typer.Option(help="Sensor response lag, COLUMN=SECONDS; repeatable.")] = None,
+    min_probability: Annotated[float, typer.Option(help="Posterior needed to name a class.", min=0.0,
+                                                   max=1.0)] = 0.5,
+    classes: Annotated[Path | None, typer.Option(help="Extra source classes (YAML, same form as the library).")]
+    = None,
+) -> None:
+    """Find plume hits over a moving background and attribute each event to a source class."""
+    from plumetrace.detect import PlumeDetector
+    from plumetrace.io.survey import read_survey
+    from plumetrace.signatures import load_source_classes
+
+    lags = _parse_lags(lag)
+    survey = read_survey(survey_path)
+    unknown = sorted(set(lags) - set(survey.channels))
+    if unknown:
+        raise InputError(f"--lag names {', '.join(unknown)}, which the survey does not have; its channels are "
+                         f"{', '.join(survey.channels)}")
+    library = load_source_classes(classes)
+    detector = PlumeDetector(false_alarms_per_hour=false_alarms_per_hour, lags=lags, classes=library,
+                             min_probability=min_probability).fit(survey)
+    report = {
+        "survey": {"path": str(survey_path), "samples": survey.n_samples, "duration_s": survey.duration_s,
+                   "flight_hours": detector.flight_hours_, "channels": survey.channels},
+        "channels": detector.channel_stats_.to_dict(orient="records"),
+        "events": [e.as_dict() for e in detector.events_],
+        "summary": detector.summary(),
+    }
+    if json_output:
+        print_json(report)
+        return
+    import pandas as pd
+
+    t1 = Table(title=f"Channels of {survey_path}", title_justify="left")
+    for col in ("platform", "channel", "noise σ", "threshold", "hits"):
+        t1.add_column(col, justify="left" if col in ("platform", "channel") else "right")
+    for r in report["channels"]:
+        t1.add_row(r["platform"], r["channel"], f"{r['sigma']:.3g}", f"{r['k']:.2f} σ" + (" (LOD)" if r["clipped"]
+                   else ""), str(r["hits"]))
+    out.print(t1)
+    t2 = Table(title=f"{len(detector.events_)} plume events, strongest first", title_justify="left")
+    for col in ("id", "time (UTC)", "peak", "lat", "lon", "channels", "class", "p"):
+        t2.add_column(col, justify="right" if col in ("peak", "p", "lat", "lon") else "left")
+    for e in detector.events_[:50]:
+        when = pd.Timestamp(e.t_peak, unit="s", tz="UTC").strftime("%H:%M:%S")
+        t2.add_row(e.id, when, f"{e.peak_sigma:.1f} σ", f"{e.lat:.6f}", f"{e.lon:.6f}",
+                   ", ".join(c.rsplit("_", 1)[0] for c in e.channels), e.label, f"{e.probability:.2f}")
+    out.print(t2)
+    if len(detector.events_) > 50:
+        out.print(f"[dim]… {len(detector.events_) - 50} more (use --json for all)[/]")
+    out.print(f"{survey.n_samples:,} samples, {detector.flight_hours_:.2f} flight hours; events by class: "
+              + ", ".join(f"{k} {v}" for k, v in detector.summary()["by_class"].items()))
+
+
 @bench_app.command("speed")
 @handle_errors
 def bench_speed_cmd(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     receptors: Annotated[int, typer.Option(help="Receptors for the plume-model benchmark.", min=1000)] = 1_000_000,
+    samples: Annotated[int, typer.Option(help="Samples for the detection benchmark.", min=10_000)] = 2_000_000,
     quick: Annotated[bool, typer.Option(help="Small sizes, for a smoke test.")] = False,
 ) -> None:
-    """Forward-model throughput against a naive Python loop, NumPy and pyELQ, measured in this process."""
+    """Forward model and detection throughput against baselines measured in this process."""
+    from plumetrace.bench.detect_speed import render_detection_report, run_detection_benchmark
     from plumetrace.bench.forward import render_forward_report, run_forward_benchmark
 
-    report = run_forward_benchmark(n_receptors=receptors if not quick else 20_000, quick=quick,
-                                   progress=not json_output)
+    forward = run_forward_benchmark(n_receptors=receptors if not quick else 20_000, quick=quick,
+                                    progress=not json_output)
+    detection = run_detection_benchmark(n_samples=samples if not quick else 50_000,
+                                        n_baseline=200_000 if not quick else 20_000)
     if json_output:
-        print_json(report)
+        print_json({"forward": forward, "detection": detection})
     else:
-        render_forward_report(report, out)
+        render_forward_report(forward, out)
+        render_detection_report(detection, out)
 
 
 @bench_app.command("accuracy")

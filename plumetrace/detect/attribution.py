@@ -24,7 +24,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 
 from plumetrace.instruments import channel_response
 from plumetrace.signatures import SourceClass
@@ -82,25 +81,33 @@ def _log_gauss(x, mean, var):
     return -0.5 * ((x - mean) ** 2 / var + np.log(2 * np.pi * var))
 
 
+def _lse(a, axis=None):
+    """Log Σ exp(a) (plain NumPy; scipy's version carries array-API overhead that dominates small inputs)."""
+    a = np.asarray(a, float)
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out.squeeze(axis=axis) if axis is not None else float(out.squeeze())
+
+
 def class_log_evidence(integral: np.ndarray, se: np.ndarray, pattern: ClassPattern) -> float:
     """Log p(I | class) with the strength a marginalised over a log-uniform prior on the grid."""
-    a = _A_GRID[:, None]
-    total = []
-    for w, means, taus in zip(pattern.weights, pattern.means, pattern.taus, strict=True):
-        if w <= 0:
-            continue
-        expected = a * means[None, :]
-        var = se[None, :] ** 2 + (expected * taus[None, :]) ** 2
-        ll = _log_gauss(integral[None, :], expected, var).sum(axis=1)
-        total.append(np.log(w) + logsumexp(ll) - np.log(_A_GRID.size))
-    return float(logsumexp(total)) if total else -np.inf
+    keep = pattern.weights > 0
+    if not np.any(keep):
+        return -np.inf
+    means, taus = pattern.means[keep], pattern.taus[keep]  # (m, C)
+    expected = _A_GRID[:, None, None] * means[None, :, :]  # (g, m, C)
+    var = se[None, None, :] ** 2 + (expected * taus[None, :, :]) ** 2
+    ll = _log_gauss(integral[None, None, :], expected, var).sum(axis=2)  # (g, m)
+    per_combo = _lse(ll, axis=0) - np.log(_A_GRID.size)
+    return _lse(np.log(pattern.weights[keep]) + per_combo)
 
 
 def unknown_log_evidence(integral: np.ndarray, se: np.ndarray) -> float:
     """Evidence of the free pattern: each channel independently nothing, or its own amplitude."""
     a = _A_GRID[:, None]
     var = se[None, :] ** 2 + (0.3 * a) ** 2
-    with_signal = logsumexp(_log_gauss(integral[None, :], a, var), axis=0) - np.log(_A_GRID.size)
+    with_signal = _lse(_log_gauss(integral[None, :], a, var), axis=0) - np.log(_A_GRID.size)
     without = _log_gauss(integral, 0.0, se**2)
     return float(np.sum(np.logaddexp(np.log(0.5) + with_signal, np.log(0.5) + without)))
 
@@ -139,7 +146,7 @@ def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern]
             for w, p in zip(weights, patterns, strict=True)]
     logp.append(np.log(prior_unknown) + unknown_log_evidence(integral, se))
     logp = np.array(logp)
-    post = np.exp(logp - logsumexp(logp))
+    post = np.exp(logp - _lse(logp))
     probs = dict(zip(keys + [UNKNOWN], (float(p) for p in post), strict=True))
     best = max(probs, key=probs.get)
     label = best if probs[best] >= min_probability else UNKNOWN

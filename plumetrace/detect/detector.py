@@ -81,6 +81,8 @@ class PlumeDetector:
         Source-class library (default: :func:`plumetrace.signatures.load_source_classes`).
     prior_unknown, min_probability : float
         Attribution settings (:func:`plumetrace.detect.attribution.attribute`).
+    build_events : bool
+        Form and attribute events (default); False stops after the channel hits.
 
     Attributes
     ----------
@@ -99,7 +101,7 @@ class PlumeDetector:
     def __init__(self, false_alarms_per_hour: float = 0.5, block: float = 15.0, quantile: float = 0.1,
                  smooth_blocks: int = 3, min_duration: float = 0.5, merge_gap: float = 2.0, k_min: float = 4.0,
                  k_max: float = 12.0, lags: dict | None = None, classes: dict | None = None,
-                 prior_unknown: float = 0.1, min_probability: float = 0.5):
+                 prior_unknown: float = 0.1, min_probability: float = 0.5, build_events: bool = True):
         self.false_alarms_per_hour = false_alarms_per_hour
         self.block = block
         self.quantile = quantile
@@ -112,6 +114,7 @@ class PlumeDetector:
         self.classes = classes
         self.prior_unknown = prior_unknown
         self.min_probability = min_probability
+        self.build_events = build_events
 
     def fit(self, survey: Survey) -> PlumeDetector:
         """Run detection and attribution on a survey; returns self."""
@@ -156,6 +159,8 @@ class PlumeDetector:
                 background.loc[data.index[idx], ch] = bg
                 z_all[ch], resid_all[ch], sig_all[ch] = z, resid, sigma
             platform_hits = hits[-len(survey.channels):]
+            if not self.build_events:
+                continue
             events += self._events(str(platform), idx, t, dt, breaks, data, survey, z_all, resid_all, sig_all,
                                    platform_hits, lags, patterns)
         self.channel_stats_ = pd.DataFrame(stats)

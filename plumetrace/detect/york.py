@@ -69,7 +69,7 @@ def york_fit(x: ArrayLike, y: ArrayLike, sigma_x: ArrayLike, sigma_y: ArrayLike,
     if np.any(sx < 0) or np.any(sy <= 0):
         raise ValueError("standard errors must be >= 0 for x and > 0 for y")
     rr = np.broadcast_to(np.asarray(r, float), x.shape)
-    wx = np.where(sx > 0, 1.0 / np.maximum(sx, 1e-300) ** 2, 1e300)
+    wx = 1.0 / np.maximum(sx, 1e-100) ** 2  # an exact x gets a huge (finite) weight
     wy = 1.0 / sy**2
     alpha = np.sqrt(wx * wy)
     # ordinary least squares start

@@ -77,6 +77,11 @@ class Survey:
 
 
 def _parse_time(col: pd.Series, path: Path) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):  # the CSV parser recognised ISO 8601 itself
+        if getattr(col.dt, "tz", None) is None:
+            raise InputError(f"{col.iloc[0]} has no UTC offset (write e.g. 2026-06-15T10:00:00Z)", path, 2, "time")
+        ticks = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[col.dt.unit]
+        return col.dt.tz_convert("UTC").astype("int64").to_numpy(dtype=np.float64) / ticks
     numeric = pd.to_numeric(col, errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=np.float64)

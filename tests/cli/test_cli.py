@@ -77,8 +77,31 @@ def test_bench_speed_quick_json():
     result = runner.invoke(app, ["bench", "speed", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["naive"]["max_rel_diff"] < 1e-9
-    assert data["summary"]["ratio_vs_naive"] > 1
-    for row in data["pyelq"]:
+    forward = data["forward"]
+    assert forward["naive"]["max_rel_diff"] < 1e-9
+    assert forward["summary"]["ratio_vs_naive"] > 1
+    for row in forward["pyelq"]:
         if "max_rel_diff" in row:
             assert row["max_rel_diff"] < 1e-9
+    assert data["detection"]["hits"] > 0 and data["detection"]["events"] > 0
+
+
+def test_detect_json_and_table(tmp_path):
+    from plumetrace.bench.accuracy import DEFAULT_SUITE
+    from plumetrace.sim.scenario import load_scenario
+    from plumetrace.sim.simulate import simulate, write_simulation
+
+    path = DEFAULT_SUITE / "14_rate_0p1.yaml"
+    sc, base = load_scenario(path)
+    paths = write_simulation(simulate(sc, path, base), tmp_path)
+    result = runner.invoke(app, ["detect", str(paths["survey"]), "--json", "--lag", "co_ppm=15"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"survey", "channels", "events", "summary"} <= set(data)
+    assert data["events"] and {"class", "class_probability", "lat", "lon", "ratios"} <= set(data["events"][0])
+    result = runner.invoke(app, ["detect", str(paths["survey"])])
+    assert result.exit_code == 0 and "plume events" in result.output
+    result = runner.invoke(app, ["detect", str(paths["survey"]), "--lag", "co_ppm"])
+    assert result.exit_code == 2 and "COLUMN=SECONDS" in result.stderr
+    result = runner.invoke(app, ["detect", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2 and "file not found" in result.stderr

@@ -1,0 +1,41 @@
+"""The accuracy harness on a small subset of the suite (the full suite is `plumetrace bench accuracy`)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from plumetrace.bench.accuracy import DEFAULT_SUITE, run_accuracy, scenario_files
+from plumetrace.cli import app
+from plumetrace.exceptions import InputError
+
+
+def test_suite_has_the_required_spread():
+    files = scenario_files(DEFAULT_SUITE)
+    assert len(files) >= 40
+    names = " ".join(f.stem for f in files)
+    for word in ("stability_A", "stability_F", "wind_1", "wind_8", "rate_0p01", "rate_1", "no_target", "two_targets",
+                 "three_targets", "decoys_near", "intermittent", "lag_0p5s", "lag_20s", "gps_poor", "source_free"):
+        assert word in names, word
+
+
+def test_harness_scores_a_subset():
+    report = run_accuracy(select="14_rate_0p1,38_source_free_1", progress=False)
+    rows = {r["scenario"]: r for r in report["scenarios"]}
+    assert rows["38_source_free_1"]["encounters"] == 0 and rows["38_source_free_1"]["source_free"]
+    lab = rows["14_rate_0p1"]
+    assert lab["encounters"] > 0 and lab["recalled"] / lab["encounters"] >= 0.9
+    s = report["summary"]
+    assert 0 <= s["hit_recall"] <= 1 and s["false_events_per_hour_source_free"] is not None
+    assert report["localisation"] is None and "issue #6" in report["notes"][0]
+
+
+def test_cli_accuracy_json_and_bad_suite(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "accuracy", "--select", "39_*", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["encounters"] == 0
+    result = runner.invoke(app, ["bench", "accuracy", "--suite", str(tmp_path)])
+    assert result.exit_code == 2 and "no scenario files" in result.stderr
+    with pytest.raises(InputError):
+        scenario_files(tmp_path / "missing")

@@ -1,0 +1,78 @@
+"""Scoring code on hand-made predictions with known scores."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, mapping
+
+from plumetrace.bench.scoring import SourcePrediction, score_detection, score_sources, true_encounters
+
+
+def truth(sources, area=0.25):
+    return {"town": {"area_km2": area}, "sources": sources}
+
+
+def src(i, e, n, target=True, cls="clandestine_lab", building="b1", rate=0.1):
+    return {"id": i, "class": cls, "target": target, "east_m": e, "north_m": n, "building_id": building,
+            "primary": "acetone", "mean_rates_g_s": {"acetone": rate}}
+
+
+def test_localisation_scores_by_hand():
+    truths = [
+        truth([src("lab", 0, 0), src("d1", 100, 0, target=False, cls="bakery", building="b9")]),
+        truth([src("lab", 0, 0, building="b5", rate=0.2), src("lab2", 300, 300, building="b6")]),
+    ]
+    preds = [
+        [SourcePrediction(3, 4, 0.2, "acetone", 10.0, None, "clandestine_lab", "b1", ["b1", "b2"]),  # 5 m, ×2
+         SourcePrediction(100, 10, None, None, None, None, "bakery"),  # a decoy found and called bakery
+         SourcePrediction(-400, -400)],  # a false site
+        [SourcePrediction(0, 30, 0.1, "acetone", None, mapping(Point(0, 30).buffer(20)), "paint_shop", "b7",
+                          ["b7", "b8", "b5"])],  # 30 m, ×2, outside its credible region; lab2 missed
+    ]
+    s = score_sources(preds, truths, match_radius=50)
+    assert s["targets"] == 3 and s["targets_found"] == 2
+    assert s["detection_probability"] == pytest.approx(2 / 3)
+    assert s["false_sites"] == 1 and s["false_sites_per_km2"] == pytest.approx(2.0)
+    assert s["localisation_error_median_m"] == pytest.approx(17.5)
+    assert s["building_top1"] == pytest.approx(0.5) and s["building_top3"] == pytest.approx(1.0)
+    assert s["rate_error_factor_median"] == pytest.approx(2.0)
+    assert s["credible90_coverage"] == pytest.approx(0.5)
+    assert s["confusion"] == {"clandestine_lab": {"clandestine_lab": 1, "paint_shop": 1}, "bakery": {"bakery": 1}}
+
+
+def test_nothing_predicted():
+    s = score_sources([[]], [truth([src("lab", 0, 0)])])
+    assert s["targets_found"] == 0 and s["detection_probability"] == 0 and s["false_sites"] == 0
+    assert s["localisation_error_median_m"] is None
+
+
+class Ev:
+    def __init__(self, t0, t1, label="clandestine_lab", platform="p"):
+        self.t_start, self.t_end, self.t_peak, self.platform, self.label = t0, t1, (t0 + t1) / 2, platform, label
+
+
+def enhancement():
+    t = np.arange(0, 100.0, 1.0)
+    enh = np.zeros_like(t)
+    enh[10:14] = [2, 8, 6, 2]  # peak 8σ: must be recalled
+    enh[50:53] = [2, 3, 2]  # peak 3σ: not required
+    source = np.where(enh > 0, "lab", "")
+    return pd.DataFrame({"time": t, "platform": "p", "enh_x_ppb": enh, "source": source, "source_share": 1.0})
+
+
+def test_encounters_and_detection_scores():
+    enh = enhancement()
+    enc = true_encounters(enh, {"x_ppb": 1.0}, 5.0)
+    assert len(enc) == 1 and enc["t_peak"].iloc[0] == 11.0
+    from plumetrace.detect.attribution import class_patterns
+    from plumetrace.signatures import load_source_classes
+
+    pats = {p.key: p for p in class_patterns(load_source_classes(), ["acetone"])}
+    emitters = {"lab": ("clandestine_lab", np.array([1.0]))}
+    events = [Ev(9, 14), Ev(80, 82)]  # one real and one false event
+    s = score_detection(events, enh, {"x_ppb": 1.0}, emitters, pats, flight_hours=0.5)
+    assert s["encounters"] == 1 and s["recalled"] == 1
+    assert s["false_events"] == 1
+    assert s["labelled"] == 1 and s["correct"] == 1 and s["exact"] == 1
+    missed = score_detection([Ev(80, 82)], enh, {"x_ppb": 1.0}, emitters, pats, flight_hours=0.5)
+    assert missed["recalled"] == 0
