@@ -270,6 +270,105 @@ def detect_cmd(
               + ", ".join(f"{k} {v}" for k, v in detector.summary()["by_class"].items()))
 
 
+def _parse_wind(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    speed, sep, frm = text.partition("@")
+    try:
+        if not sep:
+            raise ValueError
+        value = (float(speed), float(frm))
+    except ValueError:
+        raise InputError(f"--wind: {text!r} is not SPEED_MPS@FROM_DEG (e.g. 4.5@250)") from None
+    if not (0 < value[0] < 50 and 0 <= value[1] <= 360):
+        raise InputError(f"--wind: {text!r} needs a speed in (0, 50) m/s and a direction in 0..360 degrees")
+    return value
+
+
+def _source_json(est, frame) -> dict:
+    import shapely
+    from shapely.geometry import mapping
+
+    poly = None
+    if est.credible90 is not None and not est.credible90.is_empty:
+        def to_wgs(coords):
+            lat, lon = frame.to_wgs84(coords[:, 0], coords[:, 1])
+            return np.column_stack((lon, lat))
+
+        import numpy as np
+
+        geom = shapely.transform(est.credible90.simplify(1.0), to_wgs)
+        poly = mapping(geom)
+    return {
+        "lat": round(est.lat, 7), "lon": round(est.lon, 7), "height_m": round(est.height_m, 2),
+        "species": est.species, "rate_g_s": est.rate_g_s, "rate_ci90_g_s": list(est.rate_ci90_g_s),
+        "credible90_radius_m": round(est.credible90_radius_m, 2), "credible90": poly,
+        "class": est.source_class, "class_probability": est.class_probability,
+        "building_id": est.building_id, "building_probability": est.building_probability,
+        "buildings_top": est.buildings_top if est.building_id is not None or est.buildings_top else None,
+    }
+
+
+@app.command("locate")
+@handle_errors
+def locate_cmd(
+    survey_path: Annotated[Path, typer.Argument(metavar="SURVEY.csv", help="Survey CSV (contract 1).")],
+    buildings: Annotated[Path | None, typer.Option(help="Building footprints (GeoJSON, contract 2).")] = None,
+    stability: Annotated[str | None, typer.Option(help="Pasquill class A-F (default: from the wind's variability).")]
+    = None,
+    wind: Annotated[str | None, typer.Option(help="Fixed wind SPEED_MPS@FROM_DEG instead of the survey's.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object (contract 3).")] = False,
+    lag: Annotated[list[str] | None, typer.Option(help="Sensor response lag, COLUMN=SECONDS; repeatable.")] = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="Posterior map PNG (default: next to the "
+                                                  "survey, without --json).")] = None,
+) -> None:
+    """Locate and quantify the sources of a survey (Bayesian grid posterior), down to the building."""
+    from plumetrace.io.buildings import read_buildings
+    from plumetrace.io.survey import read_survey
+    from plumetrace.locate import SourceLocator
+    from plumetrace.locate.locator import check_survey_inside_buildings
+    from plumetrace.physics.stability import VALID_LABELS
+
+    if stability is not None and stability.upper() not in ("A", "B", "C", "D", "E", "F"):
+        raise InputError(f"--stability: {stability!r} is not a Pasquill class; expected A, B, C, D, E or F "
+                         f"(intermediate cells {', '.join(v for v in VALID_LABELS if '-' in v)} are not accepted here)")
+    fixed_wind = _parse_wind(wind)
+    lags = _parse_lags(lag)
+    survey = read_survey(survey_path)
+    footprints = None
+    if buildings is not None:
+        footprints, _ = read_buildings(buildings, survey.frame)
+        check_survey_inside_buildings(survey, footprints)
+    locator = SourceLocator(stability=stability.upper() if stability else None, wind=fixed_wind, lags=lags)
+    locator.fit(survey, footprints)
+    hits = int(len(locator.detector_.hits_)) if len(locator.detector_.hits_) else 0
+    report = {"sources": [_source_json(e, survey.frame) for e in locator.sources_],
+              "survey": {"samples": survey.n_samples, "hits": hits, "duration_s": survey.duration_s}}
+    for src in report["sources"]:
+        if buildings is None:
+            src["building_id"] = src["building_probability"] = src["buildings_top"] = None
+    if json_output:
+        print_json(report)
+        return
+    table = Table(title=f"{len(locator.sources_)} source(s) in {survey_path}, strongest evidence first",
+                  title_justify="left")
+    for col in ("#", "lat", "lon", "height m", "species", "rate g/s (90 %)", "r90 m", "class", "building"):
+        table.add_column(col, justify="right" if col in ("lat", "lon", "height m", "r90 m") else "left")
+    for k, (e, src) in enumerate(zip(locator.sources_, report["sources"], strict=True), start=1):
+        b = f"{src['building_id']} ({src['building_probability']:.2f})" if src["building_id"] else "–"
+        table.add_row(str(k), f"{e.lat:.6f}", f"{e.lon:.6f}", f"{e.height_m:.1f}", e.species,
+                      f"{e.rate_g_s:.3g} ({e.rate_ci90_g_s[0]:.2g}–{e.rate_ci90_g_s[1]:.2g})",
+                      f"{e.credible90_radius_m:.0f}", f"{e.source_class} ({e.class_probability:.2f})", b)
+    out.print(table)
+    out.print(f"stability {locator.stability_}; {survey.n_samples:,} samples, {hits} hits, "
+              f"{survey.duration_s / 60:.1f} min")
+    target = map_path or survey_path.with_name(survey_path.stem + "_locate.png")
+    from plumetrace.locate.plot import posterior_map
+
+    posterior_map(locator, survey, footprints, target)
+    out.print(f"posterior map: {target}")
+
+
 @bench_app.command("speed")
 @handle_errors
 def bench_speed_cmd(

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from plumetrace.bench.scoring import score_detection
+from plumetrace.bench.scoring import SourcePrediction, score_detection, score_sources
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import class_patterns, ratios_pattern
 from plumetrace.exceptions import InputError
 from plumetrace.io.crs import LocalFrame
 from plumetrace.io.survey import survey_from_dataframe
+from plumetrace.locate import SourceLocator
 from plumetrace.signatures import load_source_classes
 from plumetrace.sim.scenario import load_scenario
 from plumetrace.sim.simulate import simulate
@@ -40,7 +41,7 @@ def scenario_files(suite: str | Path, select: str | None = None) -> list[Path]:
     return files
 
 
-def run_scenario(path: Path, k_sigma: float = 5.0) -> dict:
+def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True) -> dict:
     """Simulate one scenario, detect and attribute, and score; returns a row of the report."""
     t0 = time.perf_counter()
     sc, base = load_scenario(path)
@@ -64,15 +65,28 @@ def run_scenario(path: Path, k_sigma: float = 5.0) -> dict:
                 for s in sim.truth["sources"]}
     scores = score_detection(detector.events_, sim.enhancement, sigma, emitters, patterns,
                              detector.flight_hours_, k_sigma)
+    predictions, t_locate = None, None
+    if locate:
+        t2 = time.perf_counter()
+        locator = SourceLocator(lags=lags).fit(survey, sim.town.buildings)
+        t_locate = time.perf_counter() - t2
+        predictions = [
+            SourcePrediction(east=e.east, north=e.north, rate_g_s=e.rate_g_s, species=e.species,
+                             credible90_radius_m=e.credible90_radius_m, credible90=None,
+                             source_class=e.source_class, building_id=e.building_id,
+                             buildings_top=[b for b, _ in e.buildings_top])
+            for e in locator.sources_
+        ]
     return {
         "scenario": sc.name, "samples": len(sim.survey), "emitters": len(sim.emitters),
         "targets": sum(e.target for e in sim.emitters), "source_free": len(sim.emitters) == 0,
-        **scores, "seconds_simulate": t_sim, "seconds_detect": t_detect,
+        **scores, "seconds_simulate": t_sim, "seconds_detect": t_detect, "seconds_locate": t_locate,
+        "_predictions": predictions, "_truth": sim.truth,
     }
 
 
 def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, progress: bool = True,
-                 k_sigma: float = 5.0) -> dict:
+                 k_sigma: float = 5.0, locate: bool = True) -> dict:
     """Run the accuracy benchmark on a suite and aggregate (JSON-ready)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -85,12 +99,18 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
         task = bar.add_task("accuracy", total=len(files))
         for f in files:
             bar.update(task, description=f"accuracy: {f.stem}")
-            rows.append(run_scenario(f, k_sigma))
+            rows.append(run_scenario(f, k_sigma, locate))
             bar.advance(task)
-    return {"suite": str(suite), "scenarios": rows, "summary": summarise(rows),
-            "localisation": None,
-            "notes": ["localisation metrics (targets found, error, building, rate, coverage, false sites/km²) "
-                      "arrive with the locator (issue #6)"],
+    localisation = None
+    if locate:
+        localisation = score_sources([r["_predictions"] for r in rows], [r["_truth"] for r in rows])
+        localisation["median_seconds_locate"] = float(np.median([r["seconds_locate"] for r in rows]))
+    for r in rows:
+        preds = r.pop("_predictions")
+        r.pop("_truth")
+        r["sources_predicted"] = None if preds is None else len(preds)
+    return {"suite": str(suite), "scenarios": rows, "summary": summarise(rows), "localisation": localisation,
+            "notes": [] if locate else ["localisation skipped (--no-locate)"],
             "seconds": time.perf_counter() - t0}
 
 

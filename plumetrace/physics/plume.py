@@ -85,6 +85,24 @@ def _pair(x, y, z, h, sy, sz, lid):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def unit_concentration_scalar(dx, dy, z, h, sin_t, cos_t, u, code, kind, table, sy_scale, lid):
+    """Concentration per unit emission rate [s m⁻³] of one source at one receptor (compiled scalar kernel).
+
+    For other compiled kernels (the locator's grid likelihood). ``dx``, ``dy``: receptor minus source, east
+    and north [m]; ``z``, ``h``: receptor and release heights [m]; ``sin_t``, ``cos_t``: sine and cosine of
+    the direction the wind blows from; ``u``: wind speed [m s⁻¹]; ``code``, ``kind``, ``table``: stability
+    code and resolved σ model (:func:`plumetrace.physics.sigmas.sigma_model`); ``sy_scale``: factor on σy;
+    ``lid``: mixing height [m] or inf. Same equation as :func:`gaussian_plume`.
+    """
+    x = -(dx * sin_t + dy * cos_t)
+    if x <= 0.0:
+        return 0.0
+    y = dx * cos_t - dy * sin_t
+    s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+    return _pair(x, y, z, h, s_y * sy_scale, s_z, lid) / u
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _receptor_sum(xr, yr, zr, u, sin_t, cos_t, code, lid, scale, sx, sy, sh, q, kind, table, row_out, matrix):
     """Sum over sources of q·C/u at one receptor; with ``matrix`` also store each unit-rate term."""
     lo = int(code)

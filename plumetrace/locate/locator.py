@@ -1,0 +1,480 @@
+"""Bayesian source localisation and quantification on a grid, down to the building.
+
+:class:`SourceLocator` follows scikit-learn habits: configuration in the constructor, work in :meth:`fit`,
+results in attributes ending in ``_``. The steps:
+
+1. Detect plume events (:class:`plumetrace.detect.PlumeDetector`): backgrounds, noise and events.
+2. Group channels that rise together in events; locate each group with its most significant channel, using
+   every sample of that channel (:mod:`plumetrace.locate.observations`).
+3. For that channel, a coarse grid (``coarse_resolution``) over the surveyed area plus a margin finds where
+   the posterior lives; a fine grid (``resolution``) there gives the posterior over position × release height
+   × rate, marginalised over wind-direction offsets (weighted by the measured variability) and neighbouring
+   stability classes (:mod:`plumetrace.locate.grid`).
+4. A source is accepted when the Bayes factor against "no source" exceeds ``min_log_bayes``; its predicted
+   plume is subtracted and the search repeats (explain, subtract, re-test) up to ``max_sources``.
+5. Sources found in different channel groups within ``merge_radius`` are one site. At each site the rate of
+   every species is fitted with the position fixed, the molar ratios are attributed to a source class, and
+   with building footprints the posterior mass in each building is summed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from shapely.geometry import Point, box
+from shapely.ops import unary_union
+
+from plumetrace.detect import PlumeDetector
+from plumetrace.detect.attribution import attribute, class_patterns
+from plumetrace.exceptions import InputError
+from plumetrace.io.survey import Survey
+from plumetrace.locate.grid import grid_log_likelihood
+from plumetrace.locate.observations import Observations, build_observations
+from plumetrace.physics.plume import plume_coupling
+from plumetrace.physics.sigmas import sigma_model
+from plumetrace.physics.species import SPECIES
+from plumetrace.physics.stability import stability_class_from_sigma_theta, stability_code, stability_label
+from plumetrace.signatures import load_source_classes
+
+DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
+
+
+def _lse(a, axis=None):
+    a = np.asarray(a, float)
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out.squeeze(axis=axis) if axis is not None else float(out.squeeze())
+
+
+@dataclass
+class ChannelPosterior:
+    """Posterior of one source from one channel (fine grid)."""
+
+    channel: str
+    species: str
+    cells: np.ndarray  # (n, 2) east, north of cell centres
+    resolution: float
+    mass: np.ndarray  # (n,) posterior mass per cell (sums to 1)
+    q_grid: np.ndarray
+    q_mass: np.ndarray
+    log_bayes: float
+    east: float
+    north: float
+    height: float
+    rate_g_s: float
+    rate_ci90_g_s: tuple[float, float]
+    config: dict = field(default_factory=dict)
+
+    def credible_radius(self, level: float = 0.9) -> float:
+        """Radius of the disc around the estimate holding ``level`` of the posterior mass [m]."""
+        d = np.hypot(self.cells[:, 0] - self.east, self.cells[:, 1] - self.north)
+        order = np.argsort(d)
+        cum = np.cumsum(self.mass[order])
+        k = int(np.searchsorted(cum, level))
+        return float(d[order][min(k, d.size - 1)] + self.resolution / 2)
+
+    def credible_polygon(self, level: float = 0.9):
+        """Union of the highest-posterior cells holding ``level`` of the mass (shapely geometry)."""
+        order = np.argsort(-self.mass)
+        cum = np.cumsum(self.mass[order])
+        k = int(np.searchsorted(cum, level)) + 1
+        half = self.resolution / 2
+        squares = [box(x - half, y - half, x + half, y + half) for x, y in self.cells[order[:k]]]
+        return unary_union(squares)
+
+
+@dataclass
+class SourceEstimate:
+    """A located source (site) with everything contract 3 reports."""
+
+    east: float
+    north: float
+    lat: float
+    lon: float
+    height_m: float
+    species: str
+    rate_g_s: float
+    rate_ci90_g_s: tuple[float, float]
+    credible90_radius_m: float
+    credible90: object
+    log_bayes: float
+    source_class: str = "unknown"
+    class_probability: float = 0.0
+    class_probabilities: dict = field(default_factory=dict)
+    building_id: str | None = None
+    building_probability: float | None = None
+    buildings_top: list = field(default_factory=list)
+    rates_g_s: dict = field(default_factory=dict)
+    channels: list = field(default_factory=list)
+    posterior: ChannelPosterior | None = field(default=None, repr=False)
+
+
+class SourceLocator:
+    """Locate and quantify emission sources in a survey (see the module docstring).
+
+    Parameters
+    ----------
+    resolution, coarse_resolution : float
+        Fine and coarse grid spacing [m].
+    margin : float
+        Distance beyond the surveyed area where sources are searched [m].
+    heights : sequence of float
+        Candidate release heights [m] (uniform prior over them).
+    stability : str, optional
+        Pasquill class; by default estimated from the survey's wind-direction variability (σθ of
+        1-minute means, NOAA class centres). The plume-width uncertainty is carried by marginalising over
+        the σ models of ``dispersion``.
+    dispersion : str or sequence of str
+        σ model(s) of the forward operator; several are marginalised with equal prior weight (the default
+        open-country and urban Briggs curves: a survey rarely knows which fits its site).
+    mixing_height : float, optional
+    wind : (speed, from_deg), optional
+        A fixed wind instead of the survey's measured wind.
+    wind_offset_sd_deg : float
+        Standard deviation of the wind-direction error marginalised over (offsets −σ, 0, +σ).
+    q_range : (float, float)
+        Range of the log-uniform prior on the rate [g/s].
+    n_q : int
+        Points of the rate grid.
+    max_sources : int
+        Sources sought per channel group.
+    min_log_bayes : float
+        Natural-log Bayes factor a source needs against "no source".
+    merge_radius : float
+        Sources from different channel groups closer than this are one site [m].
+    max_groups : int
+        Channel groups located, most significant first.
+    max_coarse_cells : int
+        At most this many coarse cells (the most probable, holding up to 99 % of the coarse posterior) and
+        their four neighbours are refined.
+    lags : dict, optional
+        Channel → response lag [s].
+    bin_s : float
+        Observation bin length [s].
+    detector : dict, optional
+        Keyword arguments of :class:`~plumetrace.detect.PlumeDetector`.
+    classes : dict, optional
+        Source-class library.
+
+    Attributes
+    ----------
+    sources_ : list of SourceEstimate
+        Sites, strongest evidence first (empty when the survey holds no source).
+    detector_ : PlumeDetector
+    posteriors_ : list of ChannelPosterior
+        Every accepted single-channel posterior.
+    stability_ : str
+        Class used (or centre of the classes marginalised).
+    """
+
+    def __init__(self, resolution: float = 5.0, coarse_resolution: float = 25.0, margin: float = 100.0,
+                 heights=DEFAULT_HEIGHTS, stability: str | None = None,
+                 dispersion=("briggs_rural", "briggs_urban"),
+                 mixing_height: float | None = None, wind: tuple[float, float] | None = None,
+                 wind_offset_sd_deg: float = 8.0, q_range: tuple[float, float] = (1e-4, 1e2), n_q: int = 19,
+                 max_sources: int = 2, min_log_bayes: float = 40.0, merge_radius: float = 50.0,
+                 max_groups: int = 4, max_coarse_cells: int = 24,
+                 lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
+                 classes: dict | None = None):
+        self.resolution = resolution
+        self.coarse_resolution = coarse_resolution
+        self.margin = margin
+        self.heights = heights
+        self.stability = stability
+        self.dispersion = dispersion
+        self.mixing_height = mixing_height
+        self.wind = wind
+        self.wind_offset_sd_deg = wind_offset_sd_deg
+        self.q_range = q_range
+        self.n_q = n_q
+        self.max_sources = max_sources
+        self.min_log_bayes = min_log_bayes
+        self.merge_radius = merge_radius
+        self.max_groups = max_groups
+        self.max_coarse_cells = max_coarse_cells
+        self.lags = lags
+        self.bin_s = bin_s
+        self.detector = detector
+        self.classes = classes
+
+    # ------------------------------------------------------------------------------------------------------
+    def fit(self, survey: Survey, buildings=None) -> SourceLocator:
+        """Locate the sources of a survey; ``buildings`` (list of Building) enables building attribution."""
+        lags = dict(self.lags or {})
+        names = [self.dispersion] if isinstance(self.dispersion, str) else list(self.dispersion)
+        self.sigma_models_ = [sigma_model(n) for n in names]
+        self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
+        self.stability_, self._classes = self._stability(survey)
+        groups = self._channel_groups()[: self.max_groups]
+        self.posteriors_ = []
+        for group in groups:
+            ref = group[0]
+            obs = self._observations(survey, ref, lags)
+            residual = obs
+            for _ in range(self.max_sources):
+                post = self._posterior(residual)
+                if post is None or post.log_bayes < self.min_log_bayes:
+                    break
+                post.config["group"] = list(group)
+                self.posteriors_.append(post)
+                residual = self._subtract(residual, post)
+        self.sources_ = self._sites(survey, buildings, lags)
+        return self
+
+    # ------------------------------------------------------------------------------------------------------
+    def _stability(self, survey: Survey):
+        if self.stability is not None:
+            code = float(stability_code(self.stability))
+            return str(stability_label(code)), [(code, 1.0)]
+        data = survey.data
+        if self.wind is None and survey.has_wind:
+            # σθ of one-minute mean directions (Yamartino-free: directions unwrapped around their mean)
+            theta = np.deg2rad(data["wind_dir_deg"].to_numpy(dtype=float))
+            t = data["time"].to_numpy()
+            minute = np.floor((t - t[0]) / 60.0)
+            s = np.bincount(minute.astype(int), weights=np.sin(theta))
+            c = np.bincount(minute.astype(int), weights=np.cos(theta))
+            ok = (s != 0) | (c != 0)
+            means = np.arctan2(s[ok], c[ok])
+            mean = np.arctan2(np.mean(np.sin(means)), np.mean(np.cos(means)))
+            dev = np.rad2deg(np.angle(np.exp(1j * (means - mean))))
+            sigma_theta = float(np.std(dev)) if dev.size > 2 else 10.0
+            code = float(stability_class_from_sigma_theta(max(sigma_theta * 2.0, 2.5)))
+        else:
+            code = 3.0
+        return str(stability_label(code)), [(code, 1.0)]
+
+    def _channel_groups(self) -> list[list[str]]:
+        """Channels that rise together in events, each group led by its most significant channel."""
+        events = self.detector_.events_
+        score: dict[str, float] = {}
+        parent: dict[str, str] = {}
+
+        def find(a):
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for ev in events:
+            for ch in ev.channels:
+                parent.setdefault(ch, ch)
+                score[ch] = score.get(ch, 0.0) + ev.peak_sigma
+            for a, b in zip(ev.channels, ev.channels[1:], strict=False):
+                parent[find(a)] = find(b)
+        groups: dict[str, list[str]] = {}
+        for ch in parent:
+            groups.setdefault(find(ch), []).append(ch)
+        out = [sorted(g, key=lambda c: -score[c]) for g in groups.values()]
+        return sorted(out, key=lambda g: -score[g[0]])
+
+    def _observations(self, survey: Survey, channel: str, lags: dict) -> Observations:
+        stats = self.detector_.channel_stats_
+        sig = {r.platform: r.sigma for r in stats[stats["channel"] == channel].itertuples()}
+        bg = self.detector_.background_[channel].to_numpy(dtype=float)
+        return build_observations(survey, channel, bg, sig, float(lags.get(channel, 0.0)), self.bin_s,
+                                  wind=self.wind)
+
+    def _configs(self):
+        sd = self.wind_offset_sd_deg
+        offsets = [(-sd, 0.25), (0.0, 0.5), (sd, 0.25)] if sd > 0 else [(0.0, 1.0)]
+        wm = 1.0 / len(self.sigma_models_)
+        return [(o, c, m, wo * wc * wm) for o, wo in offsets for c, wc in self._classes
+                for m in range(len(self.sigma_models_))]
+
+    def _grid(self, x0, x1, y0, y1, step):
+        xs = np.arange(x0 + step / 2, x1, step)
+        ys = np.arange(y0 + step / 2, y1, step)
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        return gx.ravel(), gy.ravel()
+
+    def _posterior(self, obs: Observations) -> ChannelPosterior | None:
+        if len(obs) < 10:
+            return None
+        heights = np.asarray(self.heights, float)
+        q = np.logspace(np.log10(self.q_range[0]), np.log10(self.q_range[1]), self.n_q)
+        log_prior_q = -np.log(q.size)
+        log_prior_h = -np.log(heights.size)
+        x0, x1 = obs.east.min() - self.margin, obs.east.max() + self.margin
+        y0, y1 = obs.north.min() - self.margin, obs.north.max() + self.margin
+        # coarse pass: one central configuration to find where the posterior lives
+        cx, cy = self._grid(x0, x1, y0, y1, self.coarse_resolution)
+        code0 = self._classes[0][0]
+        per_cell = -np.inf
+        h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
+        for model in self.sigma_models_:  # the coarse pass needs one height and every other rate
+            delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, 0.0, code0, model, q[::2], self.mixing_height)
+            per_cell = np.logaddexp(per_cell, _lse(delta.reshape(cx.size, -1), axis=1))
+        order = np.argsort(-per_cell)
+        mass = np.exp(per_cell[order] - _lse(per_cell))
+        n_keep = min(int(np.searchsorted(np.cumsum(mass), 0.99)) + 1, self.max_coarse_cells)
+        keep = np.zeros(cx.size, dtype=bool)
+        keep[order[:n_keep]] = True
+        # fine pass over the kept coarse cells (and their neighbours)
+        step = self.resolution
+        sub = int(round(self.coarse_resolution / step))
+        offs = (np.arange(sub) + 0.5) * step - self.coarse_resolution / 2
+        kept = np.flatnonzero(keep)
+        nb = [np.column_stack((cx[kept], cy[kept]))]
+        for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            nb.append(np.column_stack((cx[kept] + dx * self.coarse_resolution, cy[kept] + dy * self.coarse_resolution)))
+        centres = np.unique(np.round(np.vstack(nb), 3), axis=0)
+        fx = (centres[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
+        fy = (centres[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
+        inside = (fx > x0) & (fx < x1) & (fy > y0) & (fy < y1)
+        fx, fy = fx[inside], fy[inside]
+        logpost = []
+        configs = self._configs()
+        for offset, code, m, weight in configs:
+            d, _ = grid_log_likelihood(fx, fy, heights, obs, offset, code, self.sigma_models_[m], q,
+                                       self.mixing_height)
+            logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
+        lp = np.stack(logpost, axis=0)  # (config, cell, height, q)
+        # evidence against "no source": average of the likelihood ratio over the area (uniform prior)
+        area_cells = ((x1 - x0) / step) * ((y1 - y0) / step)
+        log_bayes = float(_lse(lp) - math.log(area_cells))
+        total = _lse(lp)
+        cell_mass = np.exp(_lse(lp, axis=(0, 2, 3)) - total)
+        q_mass = np.exp(_lse(lp, axis=(0, 1, 2)) - total)
+        best = np.unravel_index(int(np.argmax(lp)), lp.shape)
+        i_map = int(np.argmax(cell_mass))
+        cdf = np.cumsum(q_mass)
+        logq = np.log(q)
+
+        def quant(p):
+            return float(np.exp(np.interp(p, cdf, logq)))
+
+        h_mass = np.exp(_lse(lp, axis=(0, 1, 3)) - total)
+        return ChannelPosterior(
+            channel=obs.channel, species=obs.species, cells=np.column_stack((fx, fy)), resolution=step,
+            mass=cell_mass, q_grid=q, q_mass=q_mass, log_bayes=log_bayes, east=float(fx[i_map]),
+            north=float(fy[i_map]), height=float(np.sum(h_mass * heights)), rate_g_s=quant(0.5),
+            rate_ci90_g_s=(quant(0.05), quant(0.95)),
+            config={"offset": configs[best[0]][0], "code": configs[best[0]][1], "model": configs[best[0]][2],
+                    "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
+                    "north": float(fy[best[1]])},
+        )
+
+    def _prediction(self, obs: Observations, east, north, height, offset, code, model=0) -> np.ndarray:
+        """Unit-rate prediction [ppb per g/s] of a source at every observation."""
+        g = plume_coupling(obs.east, obs.north, obs.height, east, north, height, obs.wind_speed,
+                           obs.wind_from_deg + offset, stability_label(code).item(), model=self.sigma_models_[model],
+                           mixing_height=self.mixing_height, min_wind_speed=0.5)[:, 0]
+        return g * obs.ppb_per_g_m3
+
+    def _subtract(self, obs: Observations, post: ChannelPosterior) -> Observations:
+        cfg = post.config
+        pred = cfg["q"] * self._prediction(obs, cfg["east"], cfg["north"], cfg["height"], cfg["offset"], cfg["code"],
+                                           cfg["model"])
+        out = Observations(**{**obs.__dict__})
+        out.enhancement = obs.enhancement - pred
+        return out
+
+    # ------------------------------------------------------------------------------------------------------
+    def _sites(self, survey: Survey, buildings, lags) -> list[SourceEstimate]:
+        posts = sorted(self.posteriors_, key=lambda p: -p.log_bayes)
+        sites: list[list[ChannelPosterior]] = []
+        for p in posts:
+            for site in sites:
+                if math.hypot(site[0].east - p.east, site[0].north - p.north) <= self.merge_radius:
+                    site.append(p)
+                    break
+            else:
+                sites.append([p])
+        classes = self.classes if self.classes is not None else load_source_classes()
+        out = []
+        obs_cache: dict[str, Observations] = {}
+        for site in sites:
+            lead = site[0]
+            rates = self._site_rates(survey, lead, lags, obs_cache)
+            label, prob, probs = self._attribute(rates, classes)
+            cls = classes.get(label)
+            species = lead.species
+            rate, ci = lead.rate_g_s, lead.rate_ci90_g_s
+            if cls is not None and cls.primary in rates and cls.primary != lead.species:
+                # report the class's primary species, scaled from the located channel's posterior
+                ratio = rates[cls.primary][0] / max(rates[lead.species][0], 1e-30) if lead.species in rates else None
+                if ratio and ratio > 0:
+                    species, rate, ci = cls.primary, rate * ratio, (ci[0] * ratio, ci[1] * ratio)
+            lat, lon = survey.frame.to_wgs84(lead.east, lead.north)
+            est = SourceEstimate(
+                east=lead.east, north=lead.north, lat=float(lat), lon=float(lon), height_m=lead.height,
+                species=species, rate_g_s=rate, rate_ci90_g_s=ci, credible90_radius_m=lead.credible_radius(),
+                credible90=lead.credible_polygon(), log_bayes=lead.log_bayes, source_class=label,
+                class_probability=prob, class_probabilities=probs,
+                rates_g_s={k: v[0] for k, v in rates.items()}, channels=[p.channel for p in site], posterior=lead)
+            if buildings is not None:
+                self._buildings(est, lead, buildings)
+            out.append(est)
+        return out
+
+    def _site_rates(self, survey, lead: ChannelPosterior, lags, cache) -> dict[str, tuple[float, float]]:
+        """Weighted least-squares rate of every channel's species with the position fixed at the site."""
+        cfg = lead.config
+        rates = {}
+        for ch in survey.channels:
+            species = Survey.channel_parts(ch)[0]
+            if species not in SPECIES:
+                continue
+            if ch not in cache:
+                cache[ch] = self._observations(survey, ch, lags)
+            obs = cache[ch]
+            g = self._prediction(obs, lead.east, lead.north, cfg["height"], cfg["offset"], cfg["code"], cfg["model"])
+            w = 1.0 / obs.variance
+            denom = float(np.sum(w * g * g))
+            if denom <= 0:
+                continue
+            q = float(np.sum(w * g * obs.enhancement) / denom)
+            rates[species] = (max(q, 0.0), math.sqrt(1.0 / denom))
+        return rates
+
+    def _attribute(self, rates, classes):
+        if not rates:
+            return "unknown", 0.0, {}
+        species = list(rates)
+        # molar emission rates [mol/s] behave like integrated enhancements: attribute them the same way
+        mol = np.array([rates[s][0] / SPECIES[s].molar_mass * 1e-3 for s in species])
+        se = np.array([rates[s][1] / SPECIES[s].molar_mass * 1e-3 for s in species])
+        scale = 1e9 / max(np.max(mol), 1e-30)
+        res = attribute(mol * scale, np.sqrt((se * scale) ** 2 + (0.2 * mol * scale) ** 2),
+                        class_patterns(classes, species))
+        return res.label, res.probability, res.probabilities
+
+    def _buildings(self, est: SourceEstimate, post: ChannelPosterior, buildings) -> None:
+        from shapely.strtree import STRtree
+
+        tree = STRtree([b.footprint for b in buildings])
+        masses: dict[str, float] = {}
+        half = post.resolution / 2
+        for (x, y), m in zip(post.cells, post.mass, strict=True):
+            if m < 1e-6:
+                continue
+            cell = box(x - half, y - half, x + half, y + half)
+            for i in tree.query(cell, predicate="intersects"):
+                b = buildings[int(i)]
+                share = b.footprint.intersection(cell).area / cell.area
+                masses[b.id] = masses.get(b.id, 0.0) + m * share
+        if not masses:
+            est.building_id, est.building_probability, est.buildings_top = None, 0.0, []
+            nearest = min(buildings, key=lambda b: b.footprint.distance(Point(est.east, est.north)))
+            est.buildings_top = [[nearest.id, 0.0]]
+            return
+        top = sorted(masses.items(), key=lambda kv: -kv[1])[:5]
+        est.building_id, est.building_probability = top[0][0], float(top[0][1])
+        est.buildings_top = [[k, float(v)] for k, v in top]
+
+
+def check_survey_inside_buildings(survey: Survey, buildings) -> None:
+    """Refuse a buildings file that lies nowhere near the survey (a wrong file or a wrong frame)."""
+    if not buildings:
+        return
+    bx = np.array([b.footprint.bounds for b in buildings])
+    e, n = survey.data["east"].to_numpy(), survey.data["north"].to_numpy()
+    margin = 500.0
+    if (e.max() < bx[:, 0].min() - margin or e.min() > bx[:, 2].max() + margin or
+            n.max() < bx[:, 1].min() - margin or n.min() > bx[:, 3].max() + margin):
+        raise InputError("the survey lies outside the area of the buildings file (more than 500 m away); "
+                         "is it the right town?", column="--buildings")
