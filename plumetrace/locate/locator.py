@@ -41,6 +41,28 @@ from plumetrace.signatures import load_source_classes
 DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
 
 
+def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
+    """Log ∫ exp(f) dk over the last axis (rate-grid steps), f sampled on the grid.
+
+    Where the likelihood in log Q is narrower than the grid step, a plain sum favours cells whose best rate
+    happens to fall on a grid point; a parabola through the best point and its neighbours (Laplace) gives the
+    integral instead. Broad profiles keep the sum (the two agree there).
+    """
+    n = delta.shape[-1]
+    k = np.clip(np.argmax(delta, axis=-1), 1, n - 2)
+    f0 = np.take_along_axis(delta, k[..., None], -1)[..., 0]
+    fm = np.take_along_axis(delta, (k - 1)[..., None], -1)[..., 0]
+    fp = np.take_along_axis(delta, (k + 1)[..., None], -1)[..., 0]
+    a = 0.5 * (fm - 2.0 * f0 + fp)
+    b = 0.5 * (fp - fm)
+    summed = _lse(delta, axis=-1)
+    sharp = a < -0.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        peak = f0 - b * b / (4.0 * a)
+        laplace = peak + 0.5 * np.log(np.pi / -a)
+    return np.where(sharp, laplace, summed)
+
+
 def _lse(a, axis=None):
     a = np.asarray(a, float)
     m = np.max(a, axis=axis, keepdims=True)
@@ -305,9 +327,9 @@ class SourceLocator:
         code0 = self._classes[0][0]
         per_cell = -np.inf
         h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
-        for model in self.sigma_models_:  # the coarse pass needs one height and every other rate
-            delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, 0.0, code0, model, q[::2], self.mixing_height)
-            per_cell = np.logaddexp(per_cell, _lse(delta.reshape(cx.size, -1), axis=1))
+        for model in self.sigma_models_:  # the coarse pass needs one height
+            delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, 0.0, code0, model, q, self.mixing_height)
+            per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta)[:, 0])
         order = np.argsort(-per_cell)
         mass = np.exp(per_cell[order] - _lse(per_cell))
         n_keep = min(int(np.searchsorted(np.cumsum(mass), 0.99)) + 1, self.max_coarse_cells)
@@ -333,30 +355,49 @@ class SourceLocator:
                                        self.mixing_height)
             logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
         lp = np.stack(logpost, axis=0)  # (config, cell, height, q)
+        lq = log_integral_over_rate(lp)  # (config, cell, height): rate integrated out
         # evidence against "no source": average of the likelihood ratio over the area (uniform prior)
         area_cells = ((x1 - x0) / step) * ((y1 - y0) / step)
-        log_bayes = float(_lse(lp) - math.log(area_cells))
-        total = _lse(lp)
-        cell_mass = np.exp(_lse(lp, axis=(0, 2, 3)) - total)
-        q_mass = np.exp(_lse(lp, axis=(0, 1, 2)) - total)
+        total = _lse(lq)
+        log_bayes = float(total - math.log(area_cells))
+        cell_mass = np.exp(_lse(lq, axis=(0, 2)) - total)
+        h_mass = np.exp(_lse(lq, axis=(0, 1)) - total)
         best = np.unravel_index(int(np.argmax(lp)), lp.shape)
         i_map = int(np.argmax(cell_mass))
+        q_fine, q_mass = self._rate_posterior(obs, fx, fy, cell_mass, heights, configs, lq, total, q)
         cdf = np.cumsum(q_mass)
-        logq = np.log(q)
+        logq = np.log(q_fine)
 
         def quant(p):
             return float(np.exp(np.interp(p, cdf, logq)))
 
-        h_mass = np.exp(_lse(lp, axis=(0, 1, 3)) - total)
         return ChannelPosterior(
             channel=obs.channel, species=obs.species, cells=np.column_stack((fx, fy)), resolution=step,
-            mass=cell_mass, q_grid=q, q_mass=q_mass, log_bayes=log_bayes, east=float(fx[i_map]),
+            mass=cell_mass, q_grid=q_fine, q_mass=q_mass, log_bayes=log_bayes, east=float(fx[i_map]),
             north=float(fy[i_map]), height=float(np.sum(h_mass * heights)), rate_g_s=quant(0.5),
             rate_ci90_g_s=(quant(0.05), quant(0.95)),
             config={"offset": configs[best[0]][0], "code": configs[best[0]][1], "model": configs[best[0]][2],
                     "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
                     "north": float(fy[best[1]])},
         )
+
+    def _rate_posterior(self, obs, fx, fy, cell_mass, heights, configs, lq, total, q):
+        """Posterior of the rate on a fine grid, from the cells × configurations holding 99 % of the mass."""
+        lq_flat = lq.reshape(lq.shape[0], lq.shape[1], lq.shape[2])
+        order = np.argsort(-lq_flat, axis=None)
+        w = np.exp(lq_flat.ravel()[order] - total)
+        n = int(np.searchsorted(np.cumsum(w), 0.99)) + 1
+        picks = [np.unravel_index(int(i), lq_flat.shape) for i in order[: min(n, 60)]]
+        q_fine = np.logspace(np.log10(q[0]), np.log10(q[-1]), 600)
+        acc = np.full(q_fine.size, -np.inf)
+        for ic, c, ih in picks:
+            offset, code, m, _ = configs[ic]
+            d, _ = grid_log_likelihood(fx[c:c + 1], fy[c:c + 1], heights[ih:ih + 1], obs, offset, code,
+                                       self.sigma_models_[m], q_fine, self.mixing_height)
+            prof = d[0, 0] - _lse(d[0, 0])  # normalised rate profile of this cell and configuration
+            acc = np.logaddexp(acc, lq_flat[ic, c, ih] - total + prof)
+        mass = np.exp(acc - _lse(acc))
+        return q_fine, mass
 
     def _prediction(self, obs: Observations, east, north, height, offset, code, model=0) -> np.ndarray:
         """Unit-rate prediction [ppb per g/s] of a source at every observation."""
