@@ -169,6 +169,10 @@ class SourceLocator:
         Sources from different channel groups closer than this are one site [m].
     max_groups : int
         Channel groups located, most significant first.
+    error_correlation_s : float
+        Time over which model errors of neighbouring observations are correlated (a plume crossing swung by
+        the meander misses or hits as a whole) [s]. The log-likelihood is tempered by ``bin_s /
+        error_correlation_s`` so that correlated bins do not count as independent evidence.
     max_coarse_cells : int
         At most this many coarse cells (the most probable, holding up to 99 % of the coarse posterior) and
         their four neighbours are refined.
@@ -197,8 +201,8 @@ class SourceLocator:
                  dispersion=("briggs_rural", "briggs_urban"),
                  mixing_height: float | None = None, wind: tuple[float, float] | None = None,
                  wind_offset_sd_deg: float = 8.0, q_range: tuple[float, float] = (1e-4, 1e2), n_q: int = 19,
-                 max_sources: int = 2, min_log_bayes: float = 40.0, merge_radius: float = 50.0,
-                 max_groups: int = 4, max_coarse_cells: int = 24,
+                 max_sources: int = 2, min_log_bayes: float = 10.0, merge_radius: float = 50.0,
+                 max_groups: int = 4, max_coarse_cells: int = 24, error_correlation_s: float = 5.0,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  classes: dict | None = None):
         self.resolution = resolution
@@ -217,6 +221,7 @@ class SourceLocator:
         self.merge_radius = merge_radius
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
+        self.error_correlation_s = error_correlation_s
         self.lags = lags
         self.bin_s = bin_s
         self.detector = detector
@@ -226,6 +231,7 @@ class SourceLocator:
     def fit(self, survey: Survey, buildings=None) -> SourceLocator:
         """Locate the sources of a survey; ``buildings`` (list of Building) enables building attribution."""
         lags = dict(self.lags or {})
+        self._beta = min(1.0, self.bin_s / self.error_correlation_s) if self.error_correlation_s > 0 else 1.0
         names = [self.dispersion] if isinstance(self.dispersion, str) else list(self.dispersion)
         self.sigma_models_ = [sigma_model(n) for n in names]
         self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
@@ -329,7 +335,7 @@ class SourceLocator:
         h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
         for model in self.sigma_models_:  # the coarse pass needs one height
             delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, 0.0, code0, model, q, self.mixing_height)
-            per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta)[:, 0])
+            per_cell = np.logaddexp(per_cell, log_integral_over_rate(self._beta * delta)[:, 0])
         order = np.argsort(-per_cell)
         mass = np.exp(per_cell[order] - _lse(per_cell))
         n_keep = min(int(np.searchsorted(np.cumsum(mass), 0.99)) + 1, self.max_coarse_cells)
@@ -353,7 +359,7 @@ class SourceLocator:
         for offset, code, m, weight in configs:
             d, _ = grid_log_likelihood(fx, fy, heights, obs, offset, code, self.sigma_models_[m], q,
                                        self.mixing_height)
-            logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
+            logpost.append(self._beta * d + math.log(weight) + log_prior_h + log_prior_q)
         lp = np.stack(logpost, axis=0)  # (config, cell, height, q)
         lq = log_integral_over_rate(lp)  # (config, cell, height): rate integrated out
         # evidence against "no source": average of the likelihood ratio over the area (uniform prior)
@@ -394,7 +400,7 @@ class SourceLocator:
             offset, code, m, _ = configs[ic]
             d, _ = grid_log_likelihood(fx[c:c + 1], fy[c:c + 1], heights[ih:ih + 1], obs, offset, code,
                                        self.sigma_models_[m], q_fine, self.mixing_height)
-            prof = d[0, 0] - _lse(d[0, 0])  # normalised rate profile of this cell and configuration
+            prof = self._beta * d[0, 0] - _lse(self._beta * d[0, 0])  # normalised rate profile
             acc = np.logaddexp(acc, lq_flat[ic, c, ih] - total + prof)
         mass = np.exp(acc - _lse(acc))
         return q_fine, mass
@@ -434,7 +440,9 @@ class SourceLocator:
             label, prob, probs = self._attribute(rates, classes)
             cls = classes.get(label)
             species = lead.species
-            rate, ci = lead.rate_g_s, lead.rate_ci90_g_s
+            if lead.channel not in obs_cache:
+                obs_cache[lead.channel] = self._observations(survey, lead.channel, lags)
+            rate, ci = self._rate_interval(obs_cache[lead.channel], lead)
             if cls is not None and cls.primary in rates and cls.primary != lead.species:
                 # report the class's primary species, scaled from the located channel's posterior
                 ratio = rates[cls.primary][0] / max(rates[lead.species][0], 1e-30) if lead.species in rates else None
@@ -451,6 +459,42 @@ class SourceLocator:
                 self._buildings(est, lead, buildings)
             out.append(est)
         return out
+
+    def _rate_interval(self, obs: Observations, lead: ChannelPosterior, n_boot: int = 300, block_s: float = 30.0):
+        """Mean-matching rate at the site and its 90 % interval.
+
+        The rate is the weighted least-squares fit of the time-averaged plume (unbiased for a meandering,
+        intermittent plume, whose mean is the steady one, unlike the robust likelihood used to place the
+        source). The interval resamples 30-second blocks of observations (plume crossings and their
+        correlated errors stay together) and mixes over the most probable cells of the position posterior.
+        """
+        cfg = lead.config
+        rng = np.random.default_rng(0)
+        order = np.argsort(-lead.mass)
+        take = order[: max(1, int(np.searchsorted(np.cumsum(lead.mass[order]), 0.9)) + 1)][:10]
+        block = np.floor((obs.time - obs.time[0]) / block_s).astype(int)
+        ids, inverse = np.unique(block, return_inverse=True)
+        w = 1.0 / obs.variance
+        samples = []
+        central = None
+        for rank, c in enumerate(take):
+            g = self._prediction(obs, lead.cells[c, 0], lead.cells[c, 1], cfg["height"], cfg["offset"], cfg["code"],
+                                 cfg["model"])
+            num = np.bincount(inverse, weights=w * g * obs.enhancement, minlength=ids.size)
+            den = np.bincount(inverse, weights=w * g * g, minlength=ids.size)
+            if den.sum() <= 0:
+                continue
+            if rank == 0:
+                central = max(num.sum() / den.sum(), 0.0)
+            n = max(1, int(round(n_boot * lead.mass[c] / lead.mass[take].sum())))
+            picks = rng.integers(0, ids.size, size=(n, ids.size))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot = num[picks].sum(axis=1) / den[picks].sum(axis=1)
+            samples.append(boot[np.isfinite(boot)])
+        if central is None or not samples:
+            return lead.rate_g_s, lead.rate_ci90_g_s
+        allb = np.maximum(np.concatenate(samples), 0.0)
+        return float(central), (float(np.quantile(allb, 0.05)), float(np.quantile(allb, 0.95)))
 
     def _site_rates(self, survey, lead: ChannelPosterior, lags, cache) -> dict[str, tuple[float, float]]:
         """Weighted least-squares rate of every channel's species with the position fixed at the site."""
