@@ -27,7 +27,11 @@ def test_harness_scores_a_subset():
     assert lab["encounters"] > 0 and lab["recalled"] / lab["encounters"] >= 0.9
     s = report["summary"]
     assert 0 <= s["hit_recall"] <= 1 and s["false_events_per_hour_source_free"] is not None
-    assert report["localisation"] is None and "issue #6" in report["notes"][0]
+    loc = report["localisation"]
+    assert loc["targets"] == 1 and loc["area_km2"] > 0
+    assert set(loc) >= {"detection_probability", "false_sites_per_km2", "localisation_error_median_m",
+                        "building_top1", "building_top3", "rate_error_factor_median", "credible90_coverage"}
+    assert rows["38_source_free_1"]["sources_predicted"] == 0
 
 
 def test_cli_accuracy_json_and_bad_suite(tmp_path):
