@@ -398,11 +398,12 @@ def bench_accuracy_cmd(
     suite: Annotated[Path | None, typer.Option(help="Folder of scenario YAML files.")] = None,
     select: Annotated[str | None, typer.Option(help="Comma-separated globs on scenario names.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    locate: Annotated[bool, typer.Option("--locate/--no-locate", help="Also run and score the locator.")] = True,
 ) -> None:
     """Simulate a scenario suite, run the pipeline and score it against the ground truth."""
     from plumetrace.bench.accuracy import DEFAULT_SUITE, render_accuracy, run_accuracy
 
-    report = run_accuracy(suite or DEFAULT_SUITE, select, progress=not json_output)
+    report = run_accuracy(suite or DEFAULT_SUITE, select, progress=not json_output, locate=locate)
     if json_output:
         print_json(report)
     else:

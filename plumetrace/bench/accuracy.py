@@ -181,5 +181,21 @@ def render_accuracy(report: dict, console) -> None:
     for t in sorted(conf):
         t2.add_row(t, *[str(conf[t].get(p, 0) or "") for p in labels])
     console.print(t2)
+    loc = report.get("localisation")
+    if loc:
+        t3 = Table(title="Localisation (targets matched within 50 m)", title_justify="left")
+        t3.add_column("metric")
+        t3.add_column("value", justify="right")
+        rows = [("targets found", f"{loc['targets_found']} of {loc['targets']} ({pct(loc['detection_probability'])})"),
+                ("error median / p90 [m]", f"{num(loc['localisation_error_median_m'], '.1f')} / "
+                                           f"{num(loc['localisation_error_p90_m'], '.1f')}"),
+                ("building top-1 / top-3", f"{pct(loc['building_top1'])} / {pct(loc['building_top3'])}"),
+                ("rate error factor (median)", num(loc["rate_error_factor_median"])),
+                ("90 % region coverage", pct(loc["credible90_coverage"])),
+                ("false sites per km²", num(loc["false_sites_per_km2"])),
+                ("median seconds to locate", num(loc["median_seconds_locate"], ".1f"))]
+        for name, value in rows:
+            t3.add_row(name, value)
+        console.print(t3)
     for note in report["notes"]:
         console.print(f"[dim]note: {note}[/]")
