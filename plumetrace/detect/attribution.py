@@ -81,7 +81,7 @@ def _log_gauss(x, mean, var):
     return -0.5 * ((x - mean) ** 2 / var + np.log(2 * np.pi * var))
 
 
-def _lse(a, axis=None):
+def log_sum_exp(a, axis=None):
     """Log Σ exp(a) (plain NumPy; scipy's version carries array-API overhead that dominates small inputs)."""
     a = np.asarray(a, float)
     m = np.max(a, axis=axis, keepdims=True)
@@ -99,15 +99,15 @@ def class_log_evidence(integral: np.ndarray, se: np.ndarray, pattern: ClassPatte
     expected = _A_GRID[:, None, None] * means[None, :, :]  # (g, m, C)
     var = se[None, None, :] ** 2 + (expected * taus[None, :, :]) ** 2
     ll = _log_gauss(integral[None, None, :], expected, var).sum(axis=2)  # (g, m)
-    per_combo = _lse(ll, axis=0) - np.log(_A_GRID.size)
-    return _lse(np.log(pattern.weights[keep]) + per_combo)
+    per_combo = log_sum_exp(ll, axis=0) - np.log(_A_GRID.size)
+    return log_sum_exp(np.log(pattern.weights[keep]) + per_combo)
 
 
 def unknown_log_evidence(integral: np.ndarray, se: np.ndarray) -> float:
     """Evidence of the free pattern: each channel independently nothing, or its own amplitude."""
     a = _A_GRID[:, None]
     var = se[None, :] ** 2 + (0.3 * a) ** 2
-    with_signal = _lse(_log_gauss(integral[None, :], a, var), axis=0) - np.log(_A_GRID.size)
+    with_signal = log_sum_exp(_log_gauss(integral[None, :], a, var), axis=0) - np.log(_A_GRID.size)
     without = _log_gauss(integral, 0.0, se**2)
     return float(np.sum(np.logaddexp(np.log(0.5) + with_signal, np.log(0.5) + without)))
 
@@ -146,7 +146,7 @@ def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern]
             for w, p in zip(weights, patterns, strict=True)]
     logp.append(np.log(prior_unknown) + unknown_log_evidence(integral, se))
     logp = np.array(logp)
-    post = np.exp(logp - _lse(logp))
+    post = np.exp(logp - log_sum_exp(logp))
     probs = dict(zip(keys + [UNKNOWN], (float(p) for p in post), strict=True))
     best = max(probs, key=probs.get)
     label = best if probs[best] >= min_probability else UNKNOWN

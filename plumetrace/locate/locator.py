@@ -28,6 +28,7 @@ from shapely.ops import unary_union
 
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import attribute, class_patterns
+from plumetrace.detect.attribution import log_sum_exp as _lse
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.grid import grid_log_likelihood
@@ -61,14 +62,6 @@ def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
         peak = f0 - b * b / (4.0 * a)
         laplace = peak + 0.5 * np.log(np.pi / -a)
     return np.where(sharp, laplace, summed)
-
-
-def _lse(a, axis=None):
-    a = np.asarray(a, float)
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
-    return out.squeeze(axis=axis) if axis is not None else float(out.squeeze())
 
 
 @dataclass
