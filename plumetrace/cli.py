@@ -210,6 +210,99 @@ def _parse_lags(values: list[str] | None) -> dict[str, float]:
     return lags
 
 
+def _track_quality(time, lat, lon, frame=None) -> dict:
+    """Fix spread and GPS jumps (implied speed above 50 m/s) of a position series."""
+    import numpy as np
+
+    from plumetrace.io.crs import LocalFrame
+
+    if len(lat) == 0:
+        return {"extent_m": [0.0, 0.0], "gps_jumps": 0, "max_speed_mps": 0.0}
+    frame = frame or LocalFrame.around(lat, lon)
+    e, n = frame.to_local(lat, lon)
+    dt = np.diff(time)
+    step = np.hypot(np.diff(e), np.diff(n))
+    # a jump moves farther than 50 m/s allows, beyond 10 m of ordinary GPS scatter
+    jumps = step > np.maximum(50.0 * dt, 10.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(dt > 0, step / dt, np.nan)
+    return {"extent_m": [float(np.ptp(e)), float(np.ptp(n))], "gps_jumps": int(np.sum(jumps)),
+            "max_speed_mps": float(np.nanmax(speed)) if np.any(np.isfinite(speed)) else 0.0}
+
+
+@app.command("inspect")
+@handle_errors
+def inspect_cmd(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A flight log (PX4 .ulg) or a survey CSV.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """What a flight log or survey file holds: format, time span, samples, channels, wind, position quality."""
+    import pandas as pd
+
+    from plumetrace.io.flightlog import detect_format, read_ulog
+    from plumetrace.io.survey import read_survey
+
+    fmt = detect_format(path)
+    if fmt == "px4-ulog":
+        log = read_ulog(path, require_position=False)
+        tr = log.track
+        start, end = log.span
+        info = {
+            "file": str(path), "format": fmt, "time_source": log.time_source,
+            "start": start, "end": end, "duration_s": end - start, "samples": len(tr),
+            "position_fixes": int((tr["fix_type"] >= 3).sum()), "channels": [],
+            "wind": {"present": log.has_wind, "records": len(log.wind),
+                     "mean_speed_mps": float(log.wind["wind_speed_mps"].mean()) if len(log.wind) else None},
+            "height_source": log.height_source,
+            "position": _track_quality(tr["time"].to_numpy(float), tr["lat"].to_numpy(float),
+                                       tr["lon"].to_numpy(float)),
+            "topics": len(log.topics), "warnings": log.warnings,
+        }
+    elif fmt == "survey-csv":
+        s = read_survey(path)
+        d = s.data
+        info = {
+            "file": str(path), "format": fmt, "time_source": "utc",
+            "start": float(d["time"].iloc[0]), "end": float(d["time"].iloc[-1]), "duration_s": s.duration_s,
+            "samples": s.n_samples, "position_fixes": int(d[["lat", "lon"]].notna().all(axis=1).sum()),
+            "channels": s.channels,
+            "wind": {"present": s.has_wind, "records": int(d["wind_speed_mps"].notna().sum()) if s.has_wind else 0,
+                     "mean_speed_mps": float(d["wind_speed_mps"].mean()) if s.has_wind else None},
+            "height_source": "alt_m column", "position": _track_quality(d["time"].to_numpy(), d["lat"].to_numpy(),
+                                                                        d["lon"].to_numpy(), s.frame),
+            "topics": None, "warnings": [],
+        }
+    elif fmt in ("ardupilot-dataflash", "mavlink-tlog"):
+        raise InputError(f"looks like an {fmt.replace('-', ' ')} file, which plumetrace cannot read yet; it reads PX4 "
+                         "ULog (.ulg) and survey CSV (contract 1)", path)
+    else:
+        raise InputError("is neither a PX4 ULog (.ulg) nor a survey CSV (contract 1)", path, 1)
+    if json_output:
+        print_json(info)
+        return
+    table = Table(title=f"{path.name}: {fmt}", title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    if info["time_source"] == "boot":
+        span = f"{info['start']:.1f}–{info['end']:.1f} s since boot (no GPS time in the log)"
+    else:
+        span = (pd.Timestamp(info["start"], unit="s", tz="UTC").isoformat() + " → " +
+                pd.Timestamp(info["end"], unit="s", tz="UTC").isoformat())
+    rows = [("time", span), ("duration", f"{info['duration_s']:.1f} s"), ("samples", f"{info['samples']:,}"),
+            ("position fixes", f"{info['position_fixes']:,}"),
+            ("extent", f"{info['position']['extent_m'][0]:.0f} m × {info['position']['extent_m'][1]:.0f} m"),
+            ("GPS jumps (> 50 m/s)", str(info["position"]["gps_jumps"])),
+            ("wind", "present" if info["wind"]["present"] else "absent or all zero"),
+            ("height", info["height_source"])]
+    if info["channels"]:
+        rows.append(("gas channels", ", ".join(info["channels"])))
+    for k, v in rows:
+        table.add_row(k, v)
+    out.print(table)
+    for w in info["warnings"]:
+        out.print(f"[yellow]warning:[/] {w}")
+
+
 @app.command("detect")
 @handle_errors
 def detect_cmd(

@@ -125,15 +125,17 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
     try:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
                                convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        columns = [c.strip() for c in table.column_names]
+        df = table.to_pandas()
     except pa.ArrowInvalid as exc:
         text = str(exc)
         m = re.search(r"[Rr]ow #?(\d+)", text)
-        raise InputError(f"is not a well-formed CSV ({text.splitlines()[0]})", path,
+        raise InputError(f"is not a well-formed CSV ({text.splitlines()[0] if text else 'unreadable'})", path,
                          int(m.group(1)) + 1 if m else None) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+    except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot be read ({exc})", path) from None
-    columns = [c.strip() for c in table.column_names]
-    df = table.to_pandas()
     df.columns = columns
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
