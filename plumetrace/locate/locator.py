@@ -4,15 +4,15 @@
 results in attributes ending in ``_``. The steps:
 
 1. Detect plume events (:class:`plumetrace.detect.PlumeDetector`): backgrounds, noise and events.
-2. Group channels that rise together in events; locate each group with its most significant channel, using
-   every sample of that channel (:mod:`plumetrace.locate.observations`).
+2. Locate each channel with hits on its own (the most significant first), using every sample of that channel
+   (:mod:`plumetrace.locate.observations`); overlapping plumes of different sources are common in a town.
 3. For that channel, a coarse grid (``coarse_resolution``) over the surveyed area plus a margin finds where
    the posterior lives; a fine grid (``resolution``) there gives the posterior over position × release height
    × rate, marginalised over wind-direction offsets (weighted by the measured variability) and neighbouring
    stability classes (:mod:`plumetrace.locate.grid`).
 4. A source is accepted when the Bayes factor against "no source" exceeds ``min_log_bayes``; its predicted
    plume is subtracted and the search repeats (explain, subtract, re-test) up to ``max_sources``.
-5. Sources found in different channel groups within ``merge_radius`` are one site. At each site the rate of
+5. Sources found in different channels within ``merge_radius`` are one site. At each site the rate of
    every species is fitted with the position fixed, the molar ratios are attributed to a source class, and
    with building footprints the posterior mass in each building is summed.
 """
@@ -161,7 +161,7 @@ class SourceLocator:
     merge_radius : float
         Sources from different channel groups closer than this are one site [m].
     max_groups : int
-        Channel groups located, most significant first.
+        Channels located (each on its own), most significant first.
     error_correlation_s : float
         Time over which model errors of neighbouring observations are correlated (a plume crossing swung by
         the meander misses or hits as a whole) [s]. The log-likelihood is tempered by ``bin_s /
@@ -195,7 +195,7 @@ class SourceLocator:
                  mixing_height: float | None = None, wind: tuple[float, float] | None = None,
                  wind_offset_sd_deg: float = 8.0, q_range: tuple[float, float] = (1e-4, 1e2), n_q: int = 19,
                  max_sources: int = 2, min_log_bayes: float = 10.0, merge_radius: float = 50.0,
-                 max_groups: int = 4, max_coarse_cells: int = 24, error_correlation_s: float = 5.0,
+                 max_groups: int = 5, max_coarse_cells: int = 24, error_correlation_s: float = 5.0,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  classes: dict | None = None):
         self.resolution = resolution
@@ -269,28 +269,17 @@ class SourceLocator:
         return str(stability_label(code)), [(code, 1.0)]
 
     def _channel_groups(self) -> list[list[str]]:
-        """Channels that rise together in events, each group led by its most significant channel."""
+        """Channels to locate, most significant first, each on its own.
+
+        Channels that rise together in events are often *different* sources whose plumes overlap (a lab next
+        to a sewer), so every channel with hits is located separately and sites are merged afterwards.
+        """
         events = self.detector_.events_
         score: dict[str, float] = {}
-        parent: dict[str, str] = {}
-
-        def find(a):
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
         for ev in events:
             for ch in ev.channels:
-                parent.setdefault(ch, ch)
                 score[ch] = score.get(ch, 0.0) + ev.peak_sigma
-            for a, b in zip(ev.channels, ev.channels[1:], strict=False):
-                parent[find(a)] = find(b)
-        groups: dict[str, list[str]] = {}
-        for ch in parent:
-            groups.setdefault(find(ch), []).append(ch)
-        out = [sorted(g, key=lambda c: -score[c]) for g in groups.values()]
-        return sorted(out, key=lambda g: -score[g[0]])
+        return [[ch] for ch in sorted(score, key=lambda c: -score[c])]
 
     def _observations(self, survey: Survey, channel: str, lags: dict) -> Observations:
         stats = self.detector_.channel_stats_
