@@ -18,11 +18,8 @@ from plumetrace.detect.hits import (
     segments,
 )
 from plumetrace.detect.york import york_fit
-from plumetrace.io.survey import Survey
-from plumetrace.physics.species import SPECIES, mole_fraction
+from plumetrace.io.survey import Survey, ppb_factor
 from plumetrace.signatures import load_source_classes
-
-TO_PPB = {"ppm": 1e3, "ppb": 1.0}
 
 
 @dataclass
@@ -211,7 +208,7 @@ class PlumeDetector:
                     b += 1
                 windows[ch] = (a, b)
                 species, unit = Survey.channel_parts(ch)
-                to_ppb = self._to_ppb(unit, species, temp[a:b], pres[a:b])
+                to_ppb = np.broadcast_to(ppb_factor(unit, species, temp[a:b], pres[a:b]), (b - a,))
                 r = resid_all[ch][a:b] * to_ppb
                 integral[ch] = float(np.nansum(r) * dt)
                 # white noise over the window, the background's own uncertainty (one block of samples), and a
@@ -255,15 +252,6 @@ class PlumeDetector:
                 label=att.label, probability=att.probability, probabilities=att.probabilities,
             ))
         return out
-
-    @staticmethod
-    def _to_ppb(unit: str, species: str, temp, pres):
-        if unit in TO_PPB:
-            return np.full(len(temp), TO_PPB[unit])
-        if species not in SPECIES:
-            raise ValueError(f"cannot convert {unit} of unknown species {species!r} to a mole fraction")
-        per = 1e-9 if unit == "ug_m3" else 1e-6  # kg/m³ per unit
-        return mole_fraction(per, SPECIES[species].molar_mass, temp, pres) * 1e9
 
     def summary(self) -> dict:
         """Counts for reports: events, events per class, flight hours."""

@@ -76,6 +76,25 @@ class Survey:
         return m.group(1), m.group(2)
 
 
+def ppb_factor(unit: str, species: str, temperature=288.15, pressure=101325.0):
+    """Factor from a channel's unit to mole fraction in ppb.
+
+    ``ppm`` and ``ppb`` are mole fractions already; ``ug_m3`` and ``mg_m3`` go through the ideal gas law at
+    ``temperature`` [K] and ``pressure`` [Pa] (scalars or arrays) with the species' molar mass.
+    """
+    if unit == "ppm":
+        return 1e3
+    if unit == "ppb":
+        return 1.0
+    from plumetrace.physics.species import SPECIES, mole_fraction
+
+    if species not in SPECIES:
+        raise InputError(f"cannot convert {unit} of unknown species {species!r} to a mole fraction",
+                         column=f"{species}_{unit}")
+    per = 1e-9 if unit == "ug_m3" else 1e-6  # kg/m³ per unit
+    return mole_fraction(per, SPECIES[species].molar_mass, temperature, pressure) * 1e9
+
+
 def _parse_time(col: pd.Series, path: Path) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(col.dtype):  # the CSV parser recognised ISO 8601 itself
         if getattr(col.dt, "tz", None) is None:

@@ -16,10 +16,8 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.survey import Survey
+from plumetrace.io.survey import Survey, ppb_factor
 from plumetrace.physics.species import SPECIES, mole_fraction
-
-TO_PPB = {"ppm": 1e3, "ppb": 1.0}
 
 
 @dataclass
@@ -100,11 +98,7 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
     platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else np.full(len(data), "uav")
     temp = float(np.nanmean(data["temp_c"])) + 273.15 if "temp_c" in data.columns else 288.15
     pres = float(np.nanmean(data["pressure_hpa"])) * 100.0 if "pressure_hpa" in data.columns else 101325.0
-    if unit in TO_PPB:
-        to_ppb = TO_PPB[unit]
-    else:
-        per = 1e-9 if unit == "ug_m3" else 1e-6
-        to_ppb = float(mole_fraction(per, SPECIES[species].molar_mass, temp, pres) * 1e9)
+    to_ppb = float(ppb_factor(unit, species, temp, pres))
     parts = []
     for platform in pd.unique(platforms):
         idx = np.flatnonzero(platforms == platform)

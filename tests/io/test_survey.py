@@ -52,3 +52,13 @@ def test_bad_surveys(tmp_path, text, line, column, words):
         read_survey(p)
     assert words in str(info.value) and "bad.csv" in str(info.value)
     assert info.value.row == line and info.value.column == column
+
+
+def test_ppb_factor():
+    from plumetrace.io.survey import ppb_factor
+
+    assert ppb_factor("ppm", "ch4") == 1e3 and ppb_factor("ppb", "nh3") == 1.0
+    # 656 µg/m³ of methane at 25 °C and 1 atm is about 1 ppm
+    assert 656 * ppb_factor("ug_m3", "ch4", 298.15, 101325.0) == pytest.approx(1000.0, rel=2e-3)
+    with pytest.raises(InputError, match="unknown species"):
+        ppb_factor("ug_m3", "unobtainium")
