@@ -379,6 +379,7 @@ def _parse_wind(text: str | None) -> tuple[float, float] | None:
 
 
 def _source_json(est, frame) -> dict:
+    import numpy as np
     import shapely
     from shapely.geometry import mapping
 
@@ -387,8 +388,6 @@ def _source_json(est, frame) -> dict:
         def to_wgs(coords):
             lat, lon = frame.to_wgs84(coords[:, 0], coords[:, 1])
             return np.column_stack((lon, lat))
-
-        import numpy as np
 
         geom = shapely.transform(est.credible90.simplify(1.0), to_wgs)
         poly = mapping(geom)

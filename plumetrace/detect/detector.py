@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from plumetrace.detect.attribution import attribute, class_patterns, equivalent_classes
+from plumetrace.detect.attribution import attribute, class_patterns
 from plumetrace.detect.hits import (
     calibrate_threshold,
     channel_standardise,
@@ -122,7 +122,6 @@ class PlumeDetector:
         classes = self.classes if self.classes is not None else load_source_classes()
         species = [Survey.channel_parts(c)[0] for c in survey.channels]
         patterns = class_patterns(classes, species)
-        self.equivalent_classes_ = equivalent_classes(patterns)
         platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else \
             np.full(len(data), "uav")
         stats, hits, events = [], [], []

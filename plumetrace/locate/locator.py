@@ -159,7 +159,7 @@ class SourceLocator:
     min_log_bayes : float
         Natural-log Bayes factor a source needs against "no source".
     merge_radius : float
-        Sources from different channel groups closer than this are one site [m].
+        Sources from different channels closer than this are one site [m].
     max_groups : int
         Channels located (each on its own), most significant first.
     error_correlation_s : float
@@ -229,17 +229,15 @@ class SourceLocator:
         self.sigma_models_ = [sigma_model(n) for n in names]
         self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
         self.stability_, self._classes = self._stability(survey)
-        groups = self._channel_groups()[: self.max_groups]
+        channels = self._channels()[: self.max_groups]
         self.posteriors_ = []
-        for group in groups:
-            ref = group[0]
-            obs = self._observations(survey, ref, lags)
+        for channel in channels:
+            obs = self._observations(survey, channel, lags)
             residual = obs
             for _ in range(self.max_sources):
                 post = self._posterior(residual)
                 if post is None or post.log_bayes < self.min_log_bayes:
                     break
-                post.config["group"] = list(group)
                 self.posteriors_.append(post)
                 residual = self._subtract(residual, post)
         self.sources_ = self._sites(survey, buildings, lags)
@@ -268,7 +266,7 @@ class SourceLocator:
             code = 3.0
         return str(stability_label(code)), [(code, 1.0)]
 
-    def _channel_groups(self) -> list[list[str]]:
+    def _channels(self) -> list[str]:
         """Channels to locate, most significant first, each on its own.
 
         Channels that rise together in events are often *different* sources whose plumes overlap (a lab next
@@ -279,7 +277,7 @@ class SourceLocator:
         for ev in events:
             for ch in ev.channels:
                 score[ch] = score.get(ch, 0.0) + ev.peak_sigma
-        return [[ch] for ch in sorted(score, key=lambda c: -score[c])]
+        return sorted(score, key=lambda c: -score[c])
 
     def _observations(self, survey: Survey, channel: str, lags: dict) -> Observations:
         stats = self.detector_.channel_stats_

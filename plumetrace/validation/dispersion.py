@@ -124,7 +124,9 @@ def validate_dispersion(experiment: FieldExperiment, model: str = "briggs_rural"
     -------
     DispersionValidation
     """
-    sigma_model(model if model != "parametric" else "?")
+    if model == "parametric":
+        raise ValueError("validation uses published coefficients only; model='parametric' needs fitted ones")
+    sigma_model(model)  # raises for an unknown name, listing the valid ones
     runs = experiment.runs.copy()
     runs["u_transport"] = _transport_wind(runs)
     meta = runs.drop(columns=["line"]).set_index("run")
