@@ -206,7 +206,7 @@ def _parse_lags(values: list[str] | None) -> dict[str, float]:
                 raise ValueError
             lags[column.strip()] = float(seconds)
         except ValueError:
-            raise InputError(f"--lag: {item!r} is not COLUMN=SECONDS (e.g. co_ppm=15)") from None
+            raise InputError(f"{item!r} is not COLUMN=SECONDS (e.g. co_ppm=15)") from None
     return lags
 
 
@@ -233,18 +233,19 @@ def _track_quality(time, lat, lon, frame=None) -> dict:
 @app.command("inspect")
 @handle_errors
 def inspect_cmd(
-    path: Annotated[Path, typer.Argument(metavar="FILE", help="A flight log (PX4 .ulg) or a survey CSV.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A flight log (PX4 .ulg, ArduPilot .bin, MAVLink "
+                                                               ".tlog) or a survey CSV.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What a flight log or survey file holds: format, time span, samples, channels, wind, position quality."""
     import pandas as pd
 
-    from plumetrace.io.flightlog import detect_format, read_ulog
+    from plumetrace.io.flightlog import detect_format, read_flight_log
     from plumetrace.io.survey import read_survey
 
     fmt = detect_format(path)
-    if fmt == "px4-ulog":
-        log = read_ulog(path, require_position=False)
+    if fmt in ("px4-ulog", "ardupilot-dataflash", "mavlink-tlog"):
+        log = read_flight_log(path, require_position=False)
         tr = log.track
         start, end = log.span
         info = {
@@ -272,11 +273,9 @@ def inspect_cmd(
                                                                         d["lon"].to_numpy(), s.frame),
             "topics": None, "warnings": [],
         }
-    elif fmt in ("ardupilot-dataflash", "mavlink-tlog"):
-        raise InputError(f"looks like an {fmt.replace('-', ' ')} file, which plumetrace cannot read yet; it reads PX4 "
-                         "ULog (.ulg) and survey CSV (contract 1)", path)
     else:
-        raise InputError("is neither a PX4 ULog (.ulg) nor a survey CSV (contract 1)", path, 1)
+        raise InputError("is neither a flight log (PX4 .ulg, ArduPilot DataFlash .bin, MAVLink .tlog) nor a survey "
+                         "CSV (contract 1)", path, 1)
     if json_output:
         print_json(info)
         return
@@ -300,6 +299,76 @@ def inspect_cmd(
         table.add_row(k, v)
     out.print(table)
     for w in info["warnings"]:
+        out.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command("convert")
+@handle_errors
+def convert_cmd(
+    flight_log: Annotated[Path, typer.Argument(metavar="FLIGHT_LOG",
+                                               help="PX4 .ulg, ArduPilot DataFlash .bin or MAVLink .tlog.")],
+    sensor: Annotated[Path, typer.Option("--sensor", metavar="SENSOR.csv", help="The gas logger's CSV.")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="SURVEY.csv", help="Survey CSV to write (contract 1).")],
+    clock_offset: Annotated[float | None, typer.Option("--clock-offset", metavar="S",
+                                                       help="Flight time = logger time + S; estimated from the "
+                                                            "logger's barometer when left out.")] = None,
+    profile: Annotated[str, typer.Option(help="Logger profile: a built-in name (generic, elapsed, datetime_local) "
+                                              "or a YAML file.")] = "generic",
+    lag: Annotated[list[str] | None, typer.Option(help="Inlet delay, COLUMN=SECONDS (overrides the profile); "
+                                                       "repeatable.")] = None,
+    tau: Annotated[list[str] | None, typer.Option(help="First-order response time to deconvolve, COLUMN=SECONDS; "
+                                                       "repeatable.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Flight log + sensor logger → survey CSV, with the clock offset and its uncertainty."""
+    import json
+
+    from plumetrace.io.align import ClockOffset, estimate_clock_offset, merge
+    from plumetrace.io.flightlog import read_flight_log
+    from plumetrace.io.sensorlog import read_sensor_log
+
+    log = read_flight_log(flight_log)
+    logger = read_sensor_log(sensor, profile)
+    lags, taus = _parse_lags(lag), _parse_lags(tau)
+    unknown = sorted((set(lags) | set(taus)) - set(logger.channels))
+    if unknown:
+        raise InputError(f"--lag/--tau name {', '.join(unknown)}, which the logger does not have; its channels are "
+                         f"{', '.join(logger.channels)}")
+    overrides = {c: (lags.get(c, logger.specs[c].lag_s), taus.get(c, logger.specs[c].tau_s))
+                 for c in set(lags) | set(taus)}
+    offset = (ClockOffset(clock_offset, None, "given") if clock_offset is not None
+              else estimate_clock_offset(log, logger))
+    survey, report = merge(log, logger, offset, overrides)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    survey.to_csv(out_path, index=False, float_format="%.7f")
+    meta = {
+        "survey": str(out_path), "flight_log": str(flight_log), "flight_log_format": log.format,
+        "sensor_log": str(sensor), "profile": logger.profile, "channels": list(logger.channels),
+        "clock_offset": {"offset_s": offset.offset_s, "stderr_s": offset.stderr_s, "method": offset.method,
+                         "correlation": offset.correlation},
+        "time_source": log.time_source, "height_source": log.height_source, **report,
+    }
+    meta_path = out_path.with_suffix(".meta.json")
+    meta_path.write_text(json.dumps(_clean(meta), indent=2))
+    if json_output:
+        print_json(meta)
+        return
+    table = Table(title=f"{out_path.name}: {report['samples']:,} samples", title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    err = "" if offset.stderr_s is None else f" ± {offset.stderr_s:.2f}"
+    for k, v in [("flight log", f"{flight_log.name} ({log.format}, {log.time_source} time, height from "
+                                f"{log.height_source})"),
+                 ("logger", f"{sensor.name} (profile {logger.profile})"),
+                 ("clock offset", f"{offset.offset_s:+.2f}{err} s ({offset.method})"),
+                 ("channels", ", ".join(logger.channels)),
+                 ("wind", report["wind_source"] or "none in the log (give --wind to locate)"),
+                 ("dropped", f"{report['dropped_outside_flight']:,} readings outside the flight"),
+                 ("flagged", ", ".join(f"{k} {v:,}" for k, v in report["flags"].items() if v) or "none"),
+                 ("metadata", str(meta_path))]:
+        table.add_row(k, v)
+    out.print(table)
+    for w in report["warnings"]:
         out.print(f"[yellow]warning:[/] {w}")
 
 

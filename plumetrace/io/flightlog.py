@@ -133,27 +133,16 @@ def read_ulog(path: str | Path, require_position: bool = True) -> FlightLog:
         wind = _wind(ulog, 0.0)
         return FlightLog(str(path), "px4-ulog", empty, wind, "boot", "none", topics, warnings + [message],
                          (ulog.start_timestamp * 1e-6, ulog.last_timestamp * 1e-6))
-    valid = (np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-             & ~((lat == 0) & (lon == 0)))
-    if not np.any(valid):
-        raise InputError("has no valid position fix (all latitudes/longitudes are zero or out of range)", path,
-                         column="lat")
-    if np.any(~valid):
-        warnings.append(f"{int((~valid).sum())} position records without a valid fix were left out")
-    # time: GPS UTC where the log has it
-    time_source = "boot"
-    offset = 0.0
+    offset, time_source = 0.0, "boot"
     if gps is not None and "time_utc_usec" in gps:
         utc = gps["time_utc_usec"].astype(np.float64)
         ok = utc > 1e15
         if np.any(ok):
             offset = float(np.median(utc[ok] - gps["timestamp"][ok].astype(np.float64)))
             time_source = "gps"
-    seconds = (t + offset) * 1e-6
-    # height above ground
+    # height above ground: distance sensor, else terrain estimate, else above the take-off point
     lpos = _topic(ulog, "vehicle_local_position")
-    height_source = "take-off"
-    height = None
+    height_source, height = "take-off", None
     if lpos is not None and "dist_bottom" in lpos and "dist_bottom_valid" in lpos and np.any(lpos["dist_bottom_valid"]):
         ok = lpos["dist_bottom_valid"].astype(bool)
         height = np.interp(t, lpos["timestamp"][ok].astype(np.float64), lpos["dist_bottom"][ok].astype(np.float64))
@@ -161,14 +150,59 @@ def read_ulog(path: str | Path, require_position: bool = True) -> FlightLog:
     elif terrain is not None and terrain_ok is not None and np.any(terrain_ok):
         height = alt - terrain.astype(np.float64)
         height_source = "terrain"
-    if height is None:
-        first = valid & (t <= t[valid][0] + 30e6)
-        height = alt - float(np.min(alt[first]))
-    track = pd.DataFrame({"time": seconds, "lat": lat, "lon": lon, "alt_m": alt, "height_m": height, "fix_type": fix,
-                          "eph_m": eph})[valid].reset_index(drop=True)
+    track = make_track(path, (t + offset) * 1e-6, lat, lon, alt, height, fix, eph, warnings)
     wind = _wind(ulog, offset)
     span = ((ulog.start_timestamp + offset) * 1e-6, (ulog.last_timestamp + offset) * 1e-6)
     return FlightLog(str(path), "px4-ulog", track, wind, time_source, height_source, topics, warnings, span)
+
+
+def make_track(path, time, lat, lon, alt, height, fix, eph, warnings: list[str]) -> pd.DataFrame:
+    """One track table from arrays of a log, shared by every reader.
+
+    Drops records without a valid fix (zero, NaN or out-of-range coordinates, with a warning); height above
+    ground defaults to the altitude above the take-off point (the lowest altitude of the first 30 s of fixes).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The log, for messages.
+    time : numpy.ndarray
+        Seconds (UNIX when the log has GPS time) of each record.
+    lat, lon : numpy.ndarray
+        WGS 84 degrees.
+    alt : numpy.ndarray
+        Altitude above mean sea level [m].
+    height : numpy.ndarray or None
+        Height above ground [m], or None to use the take-off reference.
+    fix : numpy.ndarray
+        GPS fix type (3 = 3-D fix).
+    eph : numpy.ndarray
+        Horizontal position error [m] (NaN when unknown).
+    warnings : list of str
+        Appended to.
+
+    Raises
+    ------
+    InputError
+        When no record has a valid position.
+    """
+    time, lat, lon, alt = (np.asarray(a, dtype=np.float64) for a in (time, lat, lon, alt))
+    valid = (np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+             & ~((lat == 0) & (lon == 0)) & np.isfinite(time))
+    if not np.any(valid):
+        raise InputError("has no valid position fix (all latitudes/longitudes are zero or out of range)", path,
+                         column="lat")
+    if np.any(~valid):
+        warnings.append(f"{int((~valid).sum())} position records without a valid fix were left out")
+    if height is None:
+        first = valid & (time <= time[valid][0] + 30.0)
+        height = alt - float(np.nanmin(alt[first]))
+    track = pd.DataFrame({"time": time, "lat": lat, "lon": lon, "alt_m": alt,
+                          "height_m": np.asarray(height, dtype=np.float64),
+                          "fix_type": np.asarray(fix, dtype=np.float64),
+                          "eph_m": np.asarray(eph, dtype=np.float64)})[valid]
+    track = track.sort_values("time", kind="stable").drop_duplicates("time").reset_index(drop=True)
+    return track
 
 
 def _wind(ulog, offset: float) -> pd.DataFrame:
@@ -181,3 +215,24 @@ def _wind(ulog, offset: float) -> pd.DataFrame:
                                  "wind_speed_mps": np.hypot(vn, ve),
                                  "wind_dir_deg": np.mod(np.rad2deg(np.arctan2(-ve, -vn)), 360.0)})
     return pd.DataFrame(columns=["time", "wind_speed_mps", "wind_dir_deg"])
+
+
+def read_flight_log(path: str | Path, require_position: bool = True) -> FlightLog:
+    """Read any supported flight log: PX4 ULog, ArduPilot DataFlash ``.bin`` or MAVLink ``.tlog``.
+
+    Raises
+    ------
+    InputError
+        For a file of another or unknown format, and whatever the format's reader refuses.
+    """
+    fmt = detect_format(path)
+    if fmt == "px4-ulog":
+        return read_ulog(path, require_position)
+    from plumetrace.io import ardupilot
+
+    if fmt == "ardupilot-dataflash":
+        return ardupilot.read_dataflash(path, require_position)
+    if fmt == "mavlink-tlog":
+        return ardupilot.read_tlog(path, require_position)
+    raise InputError("is not a flight log plumetrace reads (PX4 .ulg, ArduPilot DataFlash .bin, MAVLink .tlog)",
+                     path, 1)
