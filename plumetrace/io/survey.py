@@ -176,7 +176,18 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
                          f"{', '.join(CHANNEL_UNITS)}, e.g. ch4_ppm", path, 1)
     if len(df) == 0:
         raise InputError("has a header but no samples", path, 2)
-    return survey_from_dataframe(df, channels, path, frame)
+    survey = survey_from_dataframe(df, channels, path, frame)
+    sidecar = path.with_suffix(".meta.json")  # written by `plumetrace convert`: platform, clock offset, wind source
+    if sidecar.exists():
+        import json
+
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"is not valid JSON ({exc})", sidecar) from None
+        if isinstance(meta, dict):
+            survey.metadata.update({k: v for k, v in meta.items() if k != "survey"})
+    return survey
 
 
 def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Path = "<memory>",

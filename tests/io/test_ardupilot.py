@@ -110,6 +110,7 @@ def test_convert_round_trip_recovers_the_clock_offset(logs, tmp_path):
     assert json.loads(out.with_suffix(".meta.json").read_text())["clock_offset"]["offset_s"] == est["offset_s"]
     survey = read_survey(out)
     assert survey.channels == ["ch4_ppm", "c2h6_ppb"] and survey.has_wind
+    assert survey.metadata["wind_source"] == "onboard estimate" and survey.metadata["profile"] == "elapsed"
     # readings sit at the right place: the methane bump is where it was
     truth = logs["survey"]
     inside = (survey.data["time"] > truth["time"].iloc[0]) & (survey.data["time"] < truth["time"].iloc[-1])
