@@ -447,29 +447,6 @@ def _parse_wind(text: str | None) -> tuple[float, float] | None:
     return value
 
 
-def _source_json(est, frame) -> dict:
-    import numpy as np
-    import shapely
-    from shapely.geometry import mapping
-
-    poly = None
-    if est.credible90 is not None and not est.credible90.is_empty:
-        def to_wgs(coords):
-            lat, lon = frame.to_wgs84(coords[:, 0], coords[:, 1])
-            return np.column_stack((lon, lat))
-
-        geom = shapely.transform(est.credible90.simplify(1.0), to_wgs)
-        poly = mapping(geom)
-    return {
-        "lat": round(est.lat, 7), "lon": round(est.lon, 7), "height_m": round(est.height_m, 2),
-        "species": est.species, "rate_g_s": est.rate_g_s, "rate_ci90_g_s": list(est.rate_ci90_g_s),
-        "credible90_radius_m": round(est.credible90_radius_m, 2), "credible90": poly,
-        "class": est.source_class, "class_probability": est.class_probability,
-        "building_id": est.building_id, "building_probability": est.building_probability,
-        "buildings_top": est.buildings_top if est.building_id is not None or est.buildings_top else None,
-    }
-
-
 @app.command("locate")
 @handle_errors
 def locate_cmd(
@@ -488,6 +465,7 @@ def locate_cmd(
     from plumetrace.io.survey import read_survey
     from plumetrace.locate import SourceLocator
     from plumetrace.locate.locator import check_survey_inside_buildings
+    from plumetrace.locate.report import source_to_dict
     from plumetrace.physics.stability import VALID_LABELS
 
     if stability is not None and stability.upper() not in ("A", "B", "C", "D", "E", "F"):
@@ -503,7 +481,7 @@ def locate_cmd(
     locator = SourceLocator(stability=stability.upper() if stability else None, wind=fixed_wind, lags=lags)
     locator.fit(survey, footprints)
     hits = int(len(locator.detector_.hits_)) if len(locator.detector_.hits_) else 0
-    report = {"sources": [_source_json(e, survey.frame) for e in locator.sources_],
+    report = {"sources": [source_to_dict(e, survey.frame) for e in locator.sources_],
               "survey": {"samples": survey.n_samples, "hits": hits, "duration_s": survey.duration_s}}
     for src in report["sources"]:
         if buildings is None:
@@ -528,6 +506,137 @@ def locate_cmd(
 
     posterior_map(locator, survey, footprints, target)
     out.print(f"posterior map: {target}")
+
+
+DB_HELP = "Store URL: sqlite:///FILE (default sqlite:///plumetrace.db or $PLUMETRACE_DB) or postgresql://..."
+
+
+@app.command("analyze")
+@handle_errors
+def analyze_cmd(
+    paths: Annotated[list[Path], typer.Argument(metavar="SURVEY_OR_LOG...", help="Survey CSVs (contract 1); flight "
+                                                "logs are joined with their sensor file by `convert` first.")],
+    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    workers: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster with N single-threaded workers.",
+                                                min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler.")] = None,
+    buildings: Annotated[Path | None, typer.Option(help="Building footprints (GeoJSON, contract 2).")] = None,
+    lag: Annotated[list[str] | None, typer.Option(help="Sensor response lag, COLUMN=SECONDS; repeatable.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The whole pipeline into the store: surveys → hits → estimates → fused sites (Dask for many files)."""
+    from plumetrace.pipeline import run_campaign
+    from plumetrace.store import Store
+
+    if workers and scheduler:
+        raise InputError("give either --workers or --scheduler, not both")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError("file not found", missing[0])
+    store = Store(db)
+    summary = run_campaign(paths, store, workers=workers, scheduler=scheduler, buildings=str(buildings) if buildings
+                           else None, locator={"lags": _parse_lags(lag)}, progress=not json_output, console=err)
+    report = {"store": store.url_safe, "files": summary.files, "ingested": summary.ingested,
+              "skipped_already_stored": summary.skipped, "failed": [{"file": f, "error": e} for f, e in summary.failed],
+              "seconds": summary.seconds, "surveys_per_minute": 60 * summary.throughput if summary.ingested else None,
+              "workers": summary.workers, "peak_rss_mb": summary.peak_rss_mb, "site_changes": summary.site_changes,
+              "sites": summary.sites, "counts": store.counts()}
+    if json_output:
+        print_json(report)
+    else:
+        changes = summary.site_changes
+        table = Table(title=f"campaign in {store.url_safe}", title_justify="left", show_header=False)
+        table.add_column("field")
+        table.add_column("value")
+        for k, v in [("files", f"{summary.files} ({summary.ingested} analysed, {summary.skipped} already stored, "
+                                f"{len(summary.failed)} failed)"),
+                     ("time", f"{summary.seconds:.1f} s ({summary.analysis_seconds:.1f} s of analysis)"),
+                     ("peak memory", f"{summary.peak_rss_mb:.0f} MB"),
+                     ("sites", f"{len(summary.sites)} ({changes['new']} new, {changes['updated']} updated, "
+                               f"{changes['retired']} retired)"),
+                     ("store", ", ".join(f"{k} {v}" for k, v in store.counts().items()))]:
+            table.add_row(k, v)
+        out.print(table)
+        if summary.sites:
+            out.print(_sites_table(summary.sites))
+    for _, e in summary.failed:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+    if summary.failed:
+        raise typer.Exit(2)
+
+
+def _sites_table(sites: list[dict]) -> Table:
+    table = Table(title="sites: target classes first, then unattributed, then benign; by confidence",
+                  title_justify="left")
+    for col in ("id", "status", "activity", "confidence", "lat", "lon", "r90 m", "class", "channels", "seen",
+                "building"):
+        table.add_column(col, justify="right" if col in ("id", "confidence", "lat", "lon", "r90 m", "seen") else "left")
+    for s in sites:
+        table.add_row(str(s["id"]), s["status"], s["activity"], f"{s['confidence']:.2f}", f"{s['lat']:.6f}",
+                      f"{s['lon']:.6f}", f"{s['radius90_m']:.0f}", s["class"], ", ".join(s["channels"][:3]),
+                      f"{s['n_detected']}/{s['n_covering']}", s["building_id"] or "–")
+    return table
+
+
+@app.command("sites")
+@handle_errors
+def sites_cmd(
+    db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    retired: Annotated[bool, typer.Option(help="Include retired sites.")] = False,
+    geojson: Annotated[Path | None, typer.Option(help="Also write the sites as GeoJSON here.")] = None,
+    kml: Annotated[Path | None, typer.Option(help="Also write the sites as KML here.")] = None,
+) -> None:
+    """Persistent sites with evidence, confidence and history."""
+    from plumetrace.io.export import write_sites_geojson, write_sites_kml
+    from plumetrace.pipeline import ranked_sites
+    from plumetrace.store import Store
+
+    store = Store(db)
+    sites = ranked_sites(store, include_retired=retired)
+    if geojson:
+        write_sites_geojson(geojson, sites, store.hits())
+    if kml:
+        write_sites_kml(kml, sites, None, store.hits())
+    if json_output:
+        print_json({"store": store.url_safe, "sites": sites})
+        return
+    out.print(_sites_table(sites))
+    if not sites:
+        out.print("no sites yet: run `plumetrace analyze SURVEY.csv ...` first")
+
+
+@app.command("demo")
+@handle_errors
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the flights, the store and the report.")]
+    = Path("plumetrace-demo"),
+    seed: Annotated[int, typer.Option(help="Random seed of the town, emitters and weather.")] = 7,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Simulate a town with a hidden lab, fly three days of surveys, run the pipeline, report the sites."""
+    from plumetrace.demo import run_demo, sites_table
+
+    if not json_output:
+        out.print("[bold]plumetrace demo[/]: a town, a lab hidden among benign emitters, three days of flights")
+    result = run_demo(out_dir, seed, progress=not json_output, console=err)
+    report = {"out": str(result.out), "report": str(result.report / "index.html"), "store": result.db_url,
+              "seconds": result.seconds, "lab": {"lat": result.lab["lat"], "lon": result.lab["lon"],
+                                                 "building_id": result.lab.get("building_id")},
+              "top_site_lab_distance_m": result.lab_error_m, "sites": result.sites}
+    if json_output:
+        print_json(report)
+        return
+    out.print(sites_table(result.sites, result.lab))
+    if result.sites:
+        top = result.sites[0]
+        out.print(f"top site: {top['class']} at {top['lat']:.6f}, {top['lon']:.6f} — {top['lab_distance_m']:.1f} m "
+                  f"from the hidden lab (building {result.lab.get('building_id')}; site building "
+                  f"{top['building_id'] or '–'})")
+    else:
+        out.print("[yellow]no site found[/]")
+    out.print(f"report: {result.report / 'index.html'} (also sites.geojson, sites.kml, samples.parquet); "
+              f"{result.seconds:.0f} s")
 
 
 @bench_app.command("speed")

@@ -1,0 +1,30 @@
+"""JSON-ready summaries of located sources (contract 3 of DESIGN.md), shared by the CLI and the pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+
+def source_to_dict(est, frame) -> dict:
+    """A :class:`~plumetrace.locate.locator.SourceEstimate` as a contract-3 source.
+
+    The credible region is GeoJSON in WGS 84, simplified to 1 m.
+    """
+    poly = None
+    if est.credible90 is not None and not est.credible90.is_empty:
+        def to_wgs(coords):
+            lat, lon = frame.to_wgs84(coords[:, 0], coords[:, 1])
+            return np.column_stack((lon, lat))
+
+        geom = shapely.transform(est.credible90.simplify(1.0), to_wgs)
+        poly = mapping(geom)
+    return {
+        "lat": round(est.lat, 7), "lon": round(est.lon, 7), "height_m": round(est.height_m, 2),
+        "species": est.species, "rate_g_s": est.rate_g_s, "rate_ci90_g_s": list(est.rate_ci90_g_s),
+        "credible90_radius_m": round(est.credible90_radius_m, 2), "credible90": poly,
+        "class": est.source_class, "class_probability": est.class_probability,
+        "building_id": est.building_id, "building_probability": est.building_probability,
+        "buildings_top": est.buildings_top if est.building_id is not None or est.buildings_top else None,
+    }
