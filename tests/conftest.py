@@ -1,26 +1,42 @@
-"""Shared fixtures: the real field data beside the project (../shared/data)."""
+"""Shared fixtures: a store URL per back end (SQLite always; PostgreSQL when a server is configured)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import uuid
 
 import pytest
-from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("PLUMETRACE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PG_ENV = "PLUMETRACE_TEST_PG_URL"
 
 
-@pytest.fixture(scope="session")
-def prairie_grass_dir() -> Path:
-    path = SHARED_DATA / "prairie_grass"
-    if not (path / "runs.csv").exists():
+def _pg_url():
+    return os.environ.get(PG_ENV)
+
+
+def _fresh_pg_database(url: str) -> str:
+    """A new empty database on the server of ``url`` (dropped at the end of the session by name prefix)."""
+    import psycopg
+
+    base = url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"plumetrace_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A URL of an empty store on each back end.
+
+    PostgreSQL runs when ``PLUMETRACE_TEST_PG_URL`` names a server (``.ci/run`` starts one and sets it); CI
+    fails rather than skips when it is missing.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url = _pg_url()
+    if not url:
         if os.environ.get("CI"):
-            pytest.fail(f"Project Prairie Grass data missing at {path}; CI must have ../shared/data")
-        pytest.skip(f"Project Prairie Grass data not found at {path} (set PLUMETRACE_SHARED_DATA)")
-    return path
+            pytest.fail(f"CI must test the store on PostgreSQL: set {PG_ENV} (.ci/run does)")
+        pytest.skip(f"no PostgreSQL server configured ({PG_ENV} unset)")
+    return _fresh_pg_database(url)

@@ -15,12 +15,15 @@ by cell:
 A site's evidence is that of the source lying in its neighbourhood (``site_radius``) under a uniform prior
 over the campaign lattice: ``log(Σ_nbhd e^F / N_cells)``, the same normalisation the single-survey locator
 uses for its Bayes factor, so weak surveys that each fall short of ``min_log_bayes`` can add up to a confirmed
-site (maps are kept only for channels in which the survey accepted no source: a strong plume's residual would
-add up to phantoms). Peaks are taken greedily with suppression of ``merge_radius``; sites of different channels
-closer than ``merge_radius`` are one site. Position: the posterior mean of the fused map in the neighbourhood,
-combined (inverse variance) with the fine-grid estimates of single surveys that saw the site (90 % radius r of a
-circular Gaussian: σ = r / √(2 ln 10)). The activity history lists, per survey covering the site, its local
-evidence and whether it saw the site (``log BF ≥ detect_log_bf`` or an accepted estimate there). Confidence
+site. Because one source may show in different gases on different days, the channels of each survey are also
+combined into one "any channel" map (the mean of their Bayes factors: a uniform prior over which gas carries the
+signal) and fused the same way (maps are kept only for channels in which the survey accepted no source: a strong
+plume's residual would add up to phantoms). Peaks are taken greedily with suppression of ``merge_radius``; sites
+of different channels closer than ``merge_radius`` are one site. Position: the posterior mean of the fused map
+in the neighbourhood, combined (inverse variance) with the fine-grid estimates of single surveys that saw the
+site (90 % radius r of a circular Gaussian: σ = r / √(2 ln 10)). The activity history lists, per survey covering
+the site, its local evidence and whether it saw the site (``log BF ≥ detect_log_bf`` or an accepted estimate
+there). Confidence
 is the logistic of the site's evidence with prior odds set so that a site at the confirmation threshold has
 0.95: ``1 / (1 + exp(−(log B − min_log_bayes + ln 19)))``.
 
@@ -160,8 +163,29 @@ class SiteFuser:
                 continue
             self.fused_[channel] = lattice
             peaks += self._peaks(channel, lattice)
+        # one source seen in different gases on different days (toluene on Tuesday, acetone on Thursday):
+        # per survey, the evidence that *some* mapped channel carries a source here (uniform over channels)
+        combined = [SurveyEvidence(s.survey_id, s.time, [ANY], s.extent, _any_channel(s.maps), s.estimates)
+                    for s in surveys]
+        if any(c.maps for c in combined):
+            lattice = self._fuse_channel(combined, ANY)
+            self.fused_[ANY] = lattice
+            for p in self._peaks(ANY, lattice):
+                p["channels"] = self._supporting_channels(p)
+                peaks.append(p)
         self.sites_ = self._merge(peaks, surveys)
         return self
+
+    def _supporting_channels(self, peak) -> list[str]:
+        """Channels whose fused lattice is positive at a peak (all mapped channels if none is)."""
+        out = []
+        for channel, (x0, y0, step, f) in self.fused_.items():
+            if channel == ANY:
+                continue
+            i, j = int((peak["east"] - x0) // step), int((peak["north"] - y0) // step)
+            if 0 <= i < f.shape[0] and 0 <= j < f.shape[1] and f[i, j] > 0:
+                out.append(channel)
+        return out or sorted(c for c in self.fused_ if c != ANY)
 
     def _estimate_clusters(self, surveys):
         """Sources single surveys accepted, grouped across surveys by position (strongest first)."""
@@ -381,6 +405,41 @@ def rank_sites(sites: list[dict], target_classes) -> list[dict]:
         return (group, -round(float(s["confidence"]), 3), -float(s["log_bayes"]))
 
     return sorted(sites, key=key)
+
+
+ANY = "*"
+
+
+@dataclass
+class _AnyMap:
+    channel: str
+    species: str
+    x0: float
+    y0: float
+    step: float
+    log_bf: np.ndarray
+
+
+def _any_channel(maps) -> list:
+    """One map per survey: log of the mean Bayes factor over its channels' maps (cells common to all)."""
+    if not maps:
+        return []
+    step = maps[0].step
+    x0 = max(m.x0 for m in maps)
+    y0 = max(m.y0 for m in maps)
+    x1 = min(m.x0 + m.log_bf.shape[0] * step for m in maps)
+    y1 = min(m.y0 + m.log_bf.shape[1] * step for m in maps)
+    nx, ny = int(round((x1 - x0) / step)), int(round((y1 - y0) / step))
+    if nx <= 0 or ny <= 0:
+        return []
+    stack = []
+    for m in maps:
+        i, j = int(round((x0 - m.x0) / step)), int(round((y0 - m.y0) / step))
+        stack.append(m.log_bf[i:i + nx, j:j + ny].astype(np.float64))
+    a = np.stack(stack)
+    top = a.max(axis=0)
+    combined = top + np.log(np.exp(a - top).sum(axis=0)) - math.log(len(maps))
+    return [_AnyMap(ANY, ANY, float(x0), float(y0), float(step), combined)]
 
 
 def _confidence(log_b: float, threshold: float) -> float:
