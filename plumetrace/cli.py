@@ -560,7 +560,7 @@ def analyze_cmd(
         if summary.sites:
             out.print(_sites_table(summary.sites))
     for _, e in summary.failed:
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
     if summary.failed:
         raise typer.Exit(2)
 

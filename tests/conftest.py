@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 PG_ENV = "PLUMETRACE_TEST_PG_URL"
+_CREATED: list[str] = []
 
 
 def _pg_url():
@@ -22,7 +23,23 @@ def _fresh_pg_database(url: str) -> str:
     name = f"plumetrace_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    _CREATED.append(name)
     return base.rsplit("/", 1)[0] + "/" + name
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the PostgreSQL databases the tests created."""
+    if not _CREATED or not _pg_url():
+        return
+    import psycopg
+
+    base = _pg_url().replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(base, autocommit=True) as conn:
+            for name in _CREATED:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
