@@ -25,5 +25,6 @@ def test_every_command_is_documented():
 def test_readme_set_up_commands_match_ci():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert 'pip install -e ".[test,bench]"' in readme and ".venv/bin/python -m pytest" in readme
-    assert "-m pytest" in ci and ".[test,bench]" in ci
+    assert 'pip install -e ".[test,bench,postgres]"' in readme and ".venv/bin/python -m pytest" in readme
+    assert ".venv/bin/plumetrace demo" in readme  # the main job (contract 5)
+    assert "-m pytest" in ci and ".[test,bench,postgres]" in ci
