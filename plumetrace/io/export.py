@@ -204,7 +204,7 @@ def write_html_map(folder: str | Path, sites: list[dict], surveys: list, buildin
 
 
 _HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>plumetrace sites</title>
+<html lang="en"><head><meta charset="utf-8"><title>plumetrace sites</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="leaflet/leaflet.css">
 <style>body{font:14px system-ui,sans-serif;margin:0}#map{height:70vh;background:#f4f1ea}
 table{border-collapse:collapse;margin:1em}td,th{border:1px solid #ccc;padding:3px 8px}
