@@ -646,8 +646,10 @@ def bench_speed_cmd(
     receptors: Annotated[int, typer.Option(help="Receptors for the plume-model benchmark.", min=1000)] = 1_000_000,
     samples: Annotated[int, typer.Option(help="Samples for the detection benchmark.", min=10_000)] = 2_000_000,
     quick: Annotated[bool, typer.Option(help="Small sizes, for a smoke test.")] = False,
+    no_locate: Annotated[bool, typer.Option("--no-locate", help="Skip the localisation benchmark (emcee).")]
+    = False,
 ) -> None:
-    """Forward model and detection throughput against baselines measured in this process."""
+    """Forward model, detection and localisation speed against baselines measured in this process."""
     from plumetrace.bench.detect_speed import render_detection_report, run_detection_benchmark
     from plumetrace.bench.forward import render_forward_report, run_forward_benchmark
 
@@ -655,11 +657,18 @@ def bench_speed_cmd(
                                     progress=not json_output)
     detection = run_detection_benchmark(n_samples=samples if not quick else 50_000,
                                         n_baseline=200_000 if not quick else 20_000)
+    locate = None
+    if not no_locate:
+        from plumetrace.bench.locate_speed import render_locate_report, run_locate_benchmark
+
+        locate = run_locate_benchmark(budget_s=20.0 if quick else 180.0, minutes=6.0 if quick else 30.0)
     if json_output:
-        print_json({"forward": forward, "detection": detection})
+        print_json({"forward": forward, "detection": detection, "locate": locate})
     else:
         render_forward_report(forward, out)
         render_detection_report(detection, out)
+        if locate is not None:
+            render_locate_report(locate, out)
 
 
 @bench_app.command("accuracy")

@@ -87,3 +87,18 @@ def test_exports(campaign, tmp_path):
     html = write_html_map(tmp_path, [site], paths).read_text()
     assert "leaflet/leaflet.js" in html and (tmp_path / "leaflet" / "leaflet.js").exists()
     assert "http://" not in html and "https://" not in html  # offline: no tiles, no CDN
+
+
+def test_dask_workers_give_the_same_store_as_in_process(campaign, tmp_path):
+    from plumetrace.pipeline import run_campaign
+    from plumetrace.store import Store
+
+    _, paths, _ = campaign
+    serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
+    run_campaign(paths, serial, progress=False)
+    parallel = Store(f"sqlite:///{tmp_path / 'dask.db'}")
+    summary = run_campaign(paths, parallel, workers=2, progress=False)
+    assert summary.ingested == 2 and summary.workers == 2 and summary.peak_rss_mb > 50
+    assert parallel.counts() == serial.counts()
+    strip = [{k: v for k, v in s.items() if k not in ("id",)} for s in serial.sites()]
+    assert [{k: v for k, v in s.items() if k not in ("id",)} for s in parallel.sites()] == strip

@@ -41,7 +41,7 @@ def scenario_files(suite: str | Path, select: str | None = None) -> list[Path]:
     return files
 
 
-def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True) -> dict:
+def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_params: dict | None = None) -> dict:
     """Simulate one scenario, detect and attribute, and score; returns a row of the report."""
     t0 = time.perf_counter()
     sc, base = load_scenario(path)
@@ -68,7 +68,7 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True) -> dict:
     predictions, t_locate = None, None
     if locate:
         t2 = time.perf_counter()
-        locator = SourceLocator(lags=lags).fit(survey, sim.town.buildings)
+        locator = SourceLocator(**{"lags": lags, **(locator_params or {})}).fit(survey, sim.town.buildings)
         t_locate = time.perf_counter() - t2
         predictions = [
             SourcePrediction(east=e.east, north=e.north, rate_g_s=e.rate_g_s, species=e.species,
@@ -86,8 +86,11 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True) -> dict:
 
 
 def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, progress: bool = True,
-                 k_sigma: float = 5.0, locate: bool = True) -> dict:
-    """Run the accuracy benchmark on a suite and aggregate (JSON-ready)."""
+                 k_sigma: float = 5.0, locate: bool = True, locator_params: dict | None = None) -> dict:
+    """Run the accuracy benchmark on a suite and aggregate (JSON-ready).
+
+    ``locator_params`` are keyword arguments of :class:`~plumetrace.locate.SourceLocator` (for ablations).
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -99,7 +102,7 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
         task = bar.add_task("accuracy", total=len(files))
         for f in files:
             bar.update(task, description=f"accuracy: {f.stem}")
-            rows.append(run_scenario(f, k_sigma, locate))
+            rows.append(run_scenario(f, k_sigma, locate, locator_params))
             bar.advance(task)
     localisation = None
     if locate:

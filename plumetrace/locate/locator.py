@@ -184,7 +184,8 @@ class SourceLocator:
     merge_radius : float
         Sources from different channels closer than this are one site [m].
     stability_spread : bool
-        Marginalise over the estimated Pasquill class and its two neighbours (prior ½, ¼, ¼): the class from
+        Marginalise over the estimated Pasquill class and its two neighbours (prior ½, ¼, ¼; not when
+        ``stability`` is given): the class from
         the wind's variability at the drone is uncertain by about one class, and a plume too narrow in the
         model pulls the source upwind (measured on the demo town: errors 36–51 m → 9–32 m for a paint shop).
     urban_with_buildings : bool
@@ -272,7 +273,8 @@ class SourceLocator:
         self.sigma_models_ = [sigma_model(n) for n in names]
         self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
         self.stability_, classes = self._stability(survey)
-        self._classes = self._neighbour_classes(classes[0][0]) if self.stability_spread else classes
+        spread = self.stability_spread and self.stability is None  # a class the user gives is taken as known
+        self._classes = self._neighbour_classes(classes[0][0]) if spread else classes
         channels = self._channels()[: self.max_groups]
         self.posteriors_ = []
         self.evidence_ = {}

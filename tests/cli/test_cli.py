@@ -84,6 +84,9 @@ def test_bench_speed_quick_json():
         if "max_rel_diff" in row:
             assert row["max_rel_diff"] < 1e-9
     assert data["detection"]["hits"] > 0 and data["detection"]["events"] > 0
+    loc = data["locate"]
+    assert loc["grid"]["error_m"] < 50 and loc["emcee"]["likelihood_evaluations"] > 1000
+    assert loc["speedup_vs_emcee"] > 1
 
 
 def test_detect_json_and_table(tmp_path):
