@@ -65,7 +65,7 @@ def day_scenario(day: int, seed: int, base: dict | None = None, town_file: str |
 
 
 def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, progress: bool = True,
-             console=None) -> DemoResult:
+             console=None, locator: dict | None = None) -> DemoResult:
     """Simulate, analyse, fuse and report (see the module docstring)."""
     import yaml
 
@@ -99,7 +99,8 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     url = f"sqlite:///{db}"
     store = Store(url)
     lags = {c: CATALOGUE[c].lag for c in SENSORS if CATALOGUE[c].lag > 1.0}
-    summary = run_campaign(surveys, store, locator={"lags": lags}, buildings=town_file, progress=progress,
+    summary = run_campaign(surveys, store, locator={"lags": lags, **(locator or {})}, buildings=town_file,
+                           progress=progress,
                            console=console)
     emitters = [s for s in truth["sources"]]
     lab = next(s for s in emitters if s["id"] == "lab")
