@@ -30,7 +30,9 @@ import numpy as np
 def make_survey(seed: int = 11, minutes: float = 30.0):
     """Simulate the benchmark survey; returns (survey in its frame, lab east/north, channel).
 
-    30 minutes cover 600 m × 600 m at 35 m spacing; shorter surveys a proportionally smaller square.
+    30 minutes cover 600 m × 600 m at 35 m spacing; shorter surveys a proportionally smaller square. The lab is
+    off-centre, so that a sampler's unconverged cloud (whose mean is the area's centre) is not accurate by
+    chance.
     """
     import yaml
 
@@ -42,7 +44,8 @@ def make_survey(seed: int = 11, minutes: float = 30.0):
     sc = {"name": "locate_speed", "seed": seed, "origin": {"lat": 52.0907, "lon": 5.1214},
           "start": "2026-06-20T11:00:00Z", "town": {"blocks": [6, 6]},
           "atmosphere": {"wind_speed": "4 m/s", "wind_from": "250 deg", "stability": "D"},
-          "sources": [{"id": "lab", "class": "clandestine_lab", "position": {"east": "-40 m", "north": "20 m"},
+          "sources": [{"id": "lab", "class": "clandestine_lab",
+                       "position": {"east": f"{-0.25 * side:.0f} m", "north": f"{0.2 * side:.0f} m"},
                        "height": "5 m", "rate": "0.3 g/s"}],
           "flights": [{"platform": "uav-1", "pattern": "lawnmower", "altitudes": ["20 m"], "spacing": "35 m",
                        "speed": "8 m/s", "duration": f"{minutes} min", "rate_hz": 10,
