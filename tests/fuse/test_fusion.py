@@ -84,12 +84,15 @@ def test_bad_configuration_is_refused():
 
 
 def test_three_weak_surveys_of_a_lab_confirm_a_site_only_when_fused(tmp_path):
-    """Issue #7: seeded surveys of a lab too weak for any single survey; fused, a confirmed site at the lab."""
+    """Issue #7: an intermittent lab (5 min on, 5 min off) seen by three seeded surveys, each too weak alone;
+    fused, a confirmed site at the lab."""
     from plumetrace.io.crs import LocalFrame
     from plumetrace.pipeline import analyze_survey
     from tests.fuse.weak import ORIGIN, weak_surveys
 
-    paths, lab = weak_surveys(tmp_path, rate_g_s=0.045, n=3, seed=300)
+    paths, lab = weak_surveys(tmp_path, rate_g_s=0.09, n=3, seed=300,
+                              schedule={"kind": "intermittent", "on": "5 min", "off": "5 min"})
+    assert 0.3 < lab["fraction_on"] < 0.7
     results = [analyze_survey(p, ORIGIN) for p in paths]
     for r in results:
         assert r.estimates == []  # no survey alone accepts a source

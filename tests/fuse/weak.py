@@ -14,7 +14,8 @@ WINDS = ((3.0, 250.0), (3.5, 230.0), (3.0, 270.0), (3.2, 245.0))
 LAB = {"east": -30.0, "north": -20.0}
 
 
-def weak_surveys(folder: Path, rate_g_s: float, n: int = 3, seed: int = 300, on: tuple[bool, ...] | None = None):
+def weak_surveys(folder: Path, rate_g_s: float, n: int = 3, seed: int = 300, on: tuple[bool, ...] | None = None,
+                 schedule: dict | None = None):
     """Simulate ``n`` surveys of the same town with a lab of ``rate_g_s`` (off where ``on[k]`` is False).
 
     Returns the survey CSV paths and the lab's truth entry of the first survey.
@@ -33,7 +34,8 @@ def weak_surveys(folder: Path, rate_g_s: float, n: int = 3, seed: int = 300, on:
         active = on is None or on[k]
         sc["sources"] = [{"id": "lab", "class": "clandestine_lab",
                           "position": {"east": f"{LAB['east']} m", "north": f"{LAB['north']} m"},
-                          "height": "4 m", "rate": f"{rate_g_s if active else 1e-9} g/s"}]
+                          "height": "4 m", "rate": f"{rate_g_s if active else 1e-9} g/s",
+                          **({"schedule": schedule} if schedule else {})}]
         d = folder / f"survey{k + 1}"
         d.mkdir(parents=True, exist_ok=True)
         (d / "scenario.yaml").write_text(yaml.safe_dump(sc, sort_keys=False))
