@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import CHANNEL_RE, CHANNEL_UNITS
+from plumetrace.io.yamltext import safe_load
 
 UNIT_ALIASES = {"ppm": "ppm", "ppmv": "ppm", "ppb": "ppb", "ppbv": "ppb", "ug_m3": "ug_m3", "ug/m3": "ug_m3",
                 "µg/m³": "ug_m3", "µg/m3": "ug_m3", "mg_m3": "mg_m3", "mg/m3": "mg_m3", "mg/m³": "mg_m3"}
@@ -141,13 +141,7 @@ def load_profile(name_or_path: str | Path) -> SensorProfile:
                              "or give a path to a profile YAML file")
         source = f"<built-in profile {name}>"
         text = (resources.files("plumetrace") / "data" / "sensor_profiles" / f"{name}.yaml").read_text("utf-8")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"is not valid YAML ({getattr(exc, 'problem', exc)})", source,
-                         None if mark is None else mark.line + 1) from None
-    return parse_profile(raw, source)
+    return parse_profile(safe_load(text, source), source)
 
 
 def parse_profile(raw, source: str = "<profile>") -> SensorProfile:

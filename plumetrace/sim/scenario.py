@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from plumetrace.exceptions import InputError
+from plumetrace.io.yamltext import safe_load
 from plumetrace.physics.sigmas import SIGMA_MODELS
 from plumetrace.physics.stability import VALID_LABELS
 from plumetrace.units import UnitError, parse_quantity
@@ -238,12 +238,7 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
         raise InputError("file not found", path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot be read as UTF-8 text ({exc})", path) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"is not valid YAML ({getattr(exc, 'problem', exc)})", path,
-                         None if mark is None else mark.line + 1) from None
+    data = safe_load(text, path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping of scenario keys (name, origin, atmosphere, flights, ...)", path)
     try:
