@@ -21,6 +21,7 @@ from rich.table import Table
 
 from plumetrace import __version__
 from plumetrace.exceptions import InputError
+from plumetrace.io.jsonsafe import json_safe
 
 app = typer.Typer(
     name="plumetrace",
@@ -82,22 +83,9 @@ def _root(
     """Find hidden emission sources from airborne gas-sensor surveys."""
 
 
-def _clean(value):
-    """JSON-safe copy: non-finite floats become null, numpy scalars and arrays plain Python."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _clean(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def print_json(obj: dict) -> None:
     """Write one JSON object to standard output (NaN and infinities as null)."""
-    text = json.dumps(_clean(obj), allow_nan=False)
+    text = json.dumps(json_safe(obj), allow_nan=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
@@ -349,7 +337,7 @@ def convert_cmd(
         "time_source": log.time_source, "height_source": log.height_source, **report,
     }
     meta_path = out_path.with_suffix(".meta.json")
-    meta_path.write_text(json.dumps(_clean(meta), indent=2))
+    meta_path.write_text(json.dumps(json_safe(meta), indent=2))
     if json_output:
         print_json(meta)
         return

@@ -69,6 +69,7 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     """Simulate, analyse, fuse and report (see the module docstring)."""
     import yaml
 
+    from plumetrace.io.crs import geodesic_distance_m
     from plumetrace.pipeline import run_campaign
     from plumetrace.sim.scenario import load_scenario
     from plumetrace.sim.sensors import CATALOGUE
@@ -106,7 +107,7 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     lab = next(s for s in emitters if s["id"] == "lab")
     ranked = []
     for site in summary.sites:
-        d = {s["id"]: _distance(site["lat"], site["lon"], s["lat"], s["lon"]) for s in emitters}
+        d = {s["id"]: float(geodesic_distance_m(site["lat"], site["lon"], s["lat"], s["lon"])) for s in emitters}
         nearest = min(d, key=d.get)
         ranked.append({**site, "nearest_emitter": nearest,
                        "nearest_class": next(s["class"] for s in emitters if s["id"] == nearest),
@@ -114,12 +115,6 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     report = out / "report"
     write_report(report, store, ranked, truth, surveys, town_file)
     return DemoResult(out, report, url, ranked, lab, time.perf_counter() - t0, summary)
-
-
-def _distance(lat1, lon1, lat2, lon2) -> float:
-    from plumetrace.store.db import _haversine
-
-    return _haversine(lat1, lon1, lat2, lon2)
 
 
 def write_report(folder: Path, store, ranked: list, truth: dict, surveys: list, buildings: str | None) -> None:

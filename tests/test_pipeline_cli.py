@@ -35,9 +35,9 @@ def test_analyze_then_sites(campaign, tmp_path):
     assert report["ingested"] == 2 and report["counts"]["surveys"] == 2  # ... and loses nothing else
     assert report["sites"] and report["sites"][0]["status"] == "confirmed"
     top = report["sites"][0]
-    from plumetrace.store.db import _haversine
+    from plumetrace.io.crs import geodesic_distance_m
 
-    assert _haversine(top["lat"], top["lon"], lab["lat"], lab["lon"]) < 20
+    assert geodesic_distance_m(top["lat"], top["lon"], lab["lat"], lab["lon"]) < 20
     again = runner.invoke(app, ["analyze", *map(str, paths), "--db", db, "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["skipped_already_stored"] == 2
     s = runner.invoke(app, ["sites", "--db", db, "--json", "--geojson", str(tmp_path / "s.geojson"), "--kml",

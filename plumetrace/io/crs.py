@@ -45,3 +45,12 @@ class LocalFrame:
         lat = np.asarray(lat, dtype=float)
         lon = np.asarray(lon, dtype=float)
         return cls(float(np.nanmean(lat)), float(np.nanmean(lon)))
+
+
+def geodesic_distance_m(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> NDArray[np.float64]:
+    """Distance on the WGS 84 ellipsoid between points [m] (pyproj ``Geod.inv``, Karney 2013)."""
+    from pyproj import Geod
+
+    _, _, dist = Geod(ellps="WGS84").inv(np.asarray(lon1, float), np.asarray(lat1, float),
+                                         np.asarray(lon2, float), np.asarray(lat2, float))
+    return np.asarray(dist, dtype=np.float64)

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from plumetrace.io.jsonsafe import json_safe
+
 CIRCLE_VERTICES = 48
 
 
@@ -56,23 +58,11 @@ def hit_features(hits: list[dict]) -> list[dict]:
                             "class_probability": h["class_probability"]}} for h in hits]
 
 
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    return obj
-
-
 def write_sites_geojson(path: str | Path, sites: list[dict], hits: list[dict] | None = None) -> Path:
     """Sites (points + credible circles) and hits as one GeoJSON FeatureCollection (RFC 7946, WGS 84)."""
     path = Path(path)
     fc = {"type": "FeatureCollection", "features": site_features(sites) + hit_features(hits or [])}
-    path.write_text(json.dumps(_clean(fc)), encoding="utf-8")
+    path.write_text(json.dumps(json_safe(fc)), encoding="utf-8")
     return path
 
 
@@ -197,7 +187,8 @@ def write_html_map(folder: str | Path, sites: list[dict], surveys: list, buildin
         + (f"<td>{s['lab_distance_m']:.1f}</td>" if "lab_distance_m" in s else "") + "</tr>"
         for k, s in enumerate(sites, start=1))
     extra = "<th>to lab (m)</th>" if sites and "lab_distance_m" in sites[0] else ""
-    html = _HTML.replace("__DATA__", json.dumps(_clean(layers))).replace("__ROWS__", rows).replace("__EXTRA__", extra)
+    html = (_HTML.replace("__DATA__", json.dumps(json_safe(layers))).replace("__ROWS__", rows)
+            .replace("__EXTRA__", extra))
     out = folder / "index.html"
     out.write_text(html, encoding="utf-8")
     return out

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plumetrace.exceptions import InputError
+from plumetrace.io.crs import geodesic_distance_m
 from plumetrace.store import models as m
 
 DEFAULT_URL = "sqlite:///plumetrace.db"
@@ -321,7 +322,7 @@ class Store:
     def sites_near(self, lat: float, lon: float, radius_m: float) -> list[dict]:
         """Sites within ``radius_m`` of a point.
 
-        PostGIS ``ST_DWithin`` on PostgreSQL; a bounding box on the lat/lon indexes and an exact distance on
+        PostGIS ``ST_DWithin`` on PostgreSQL; a bounding box on the lat/lon indexes and a geodesic distance on
         SQLite.
         """
         from sqlalchemy import text
@@ -338,14 +339,8 @@ class Store:
                 rows = s.scalars(select(m.Site).where(m.Site.retired.is_(False),
                                                       m.Site.lat.between(lat - dlat, lat + dlat),
                                                       m.Site.lon.between(lon - dlon, lon + dlon))).all()
-                rows = [r for r in rows if _haversine(lat, lon, r.lat, r.lon) <= radius_m]
+                rows = [r for r in rows if geodesic_distance_m(lat, lon, r.lat, r.lon) <= radius_m]
             return [_site_dict(r) for r in rows]
-
-
-def _haversine(lat1, lon1, lat2, lon2) -> float:
-    p1, p2 = np.deg2rad(lat1), np.deg2rad(lat2)
-    a = (np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.deg2rad(lon2 - lon1) / 2) ** 2)
-    return float(2 * 6_371_008.8 * np.arcsin(np.sqrt(a)))
 
 
 def _site_dict(r) -> dict:
