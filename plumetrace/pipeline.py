@@ -23,7 +23,8 @@ from plumetrace.exceptions import InputError
 #: dense neighbourhood a bakery and a lab 30 m apart must stay two); the stability class marginalised with its
 #: neighbours and urban dispersion when building footprints are given. Measured on five demo campaigns (seeds
 #: 1, 2, 3, 4, 7: three days each): the top-ranked site lay within 15 m of the hidden lab in 3 of 5 with these
-#: settings against 1 of 5 with the single-survey defaults (which are better on the single-survey suite).
+#: settings against 1 of 5 with the single-survey defaults (which are better on the single-survey suite);
+#: `python benchmarks/locator_options.py demo|suite` reproduces both.
 PIPELINE_LOCATOR = {"evidence_resolution": 25.0, "merge_radius": 25.0, "stability_spread": True,
                     "urban_with_buildings": True}
 
