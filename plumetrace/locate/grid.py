@@ -24,15 +24,18 @@ References
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from plumetrace.physics.plume import unit_concentration_scalar
-from plumetrace.physics.sigmas import FASTMATH
+from plumetrace.physics.plume import unit_concentration_sigmas
+from plumetrace.physics.sigmas import FASTMATH, sigma_yz_scalar
 
 NU = 4.0
 ALPHA = 1.0
+LATERAL_CUT = 6.0  # beyond 6 σy crosswind the plume is below 2e-8 of its axis value: not evaluated
+Q_NEGLIGIBLE = 0.003  # a prediction below this fraction of the noise σ leaves an observation's likelihood unchanged
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -41,37 +44,118 @@ def _t_loglik(e, var, nu):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_t, cos_t, u, code, kind, table, lid, q, conv, alpha, nu,
-                g_min, out, gmax):
-    """out[c, h, k] = Σ_i [ℓ(r_i | q_k g_ic) − ℓ(r_i | 0)] over observations the cell reaches."""
+def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, u, code, kind, table, lid,
+                q, conv, alpha, nu, beta, g_min, out, gmax):
+    """out[c, h, k] = Σ_blocks log Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g_ihj) − ℓ(r_i | 0)]).
+
+    j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block.
+    The σ's of a (cell, observation, offset) are computed once for all release heights.
+    """
     n_c = cx.size
     n_h = heights.size
     n_q = q.size
-    n_o = ox.size
+    n_k = log_w.size
+    n_b = starts.size - 1
+    lq0 = math.log(q[0])
+    dlq = math.log(q[n_q - 1] / q[0]) / (n_q - 1) if n_q > 1 else 1.0
     for c in numba.prange(n_c):
-        for hi in range(n_h):
-            acc = np.zeros(n_q)
-            best = 0.0
-            for i in range(n_o):
-                g = conv * unit_concentration_scalar(ox[i] - cx[c], oy[i] - cy[c], oz[i], heights[hi], sin_t[i],
-                                                     cos_t[i], u[i], code, kind, table, 1.0, lid)
-                if g <= g_min or q[n_q - 1] * g < 0.05 * math.sqrt(var[i]):
-                    continue  # no rate on the grid makes this observation notice the cell
-                if g > best:
-                    best = g
-                base = _t_loglik(r[i], var[i], nu)
+        blk = np.empty((n_h, n_k, n_q))
+        acc = np.zeros((n_h, n_q))
+        best = np.zeros(n_h)
+        touched = np.zeros(n_h, dtype=np.bool_)
+        for b in range(n_b):
+            touched[:] = False
+            blk[:, :, :] = 0.0
+            for j in range(n_k):
+                for t in range(starts[b], starts[b + 1]):
+                    i = order[t]
+                    dx = ox[i] - cx[c]
+                    dy = oy[i] - cy[c]
+                    x = -(dx * sin_k[j, i] + dy * cos_k[j, i])
+                    if x <= 0.0:
+                        continue
+                    y = dx * cos_k[j, i] - dy * sin_k[j, i]
+                    s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+                    if abs(y) > LATERAL_CUT * s_y:
+                        continue
+                    sd = math.sqrt(var[i])
+                    base = _t_loglik(r[i], var[i], nu)
+                    for hi in range(n_h):
+                        g = conv * unit_concentration_sigmas(x, y, oz[i], heights[hi], s_y, s_z, u[i], lid)
+                        if g <= g_min or q[n_q - 1] * g < Q_NEGLIGIBLE * sd:
+                            continue  # no rate on the grid makes this observation notice the cell
+                        touched[hi] = True
+                        if g > best[hi]:
+                            best[hi] = g
+                        k0 = 0
+                        if n_q > 2:  # rates too small to change this observation's likelihood are skipped
+                            k0 = max(0, int(math.ceil((math.log(Q_NEGLIGIBLE * sd / g) - lq0) / dlq)))
+                        for k in range(k0, n_q):
+                            mu = q[k] * g
+                            blk[hi, j, k] += _t_loglik(r[i] - mu, var[i] + (alpha * mu) ** 2, nu) - base
+            for hi in range(n_h):
+                if not touched[hi]:
+                    continue
                 for k in range(n_q):
-                    mu = q[k] * g
-                    acc[k] += _t_loglik(r[i] - mu, var[i] + (alpha * mu) ** 2, nu) - base
+                    m = -np.inf
+                    for j in range(n_k):
+                        v = log_w[j] + beta * blk[hi, j, k]
+                        if v > m:
+                            m = v
+                    s = 0.0
+                    for j in range(n_k):
+                        s += math.exp(log_w[j] + beta * blk[hi, j, k] - m)
+                    acc[hi, k] += m + math.log(s)
+        for hi in range(n_h):
             for k in range(n_q):
-                out[c, hi, k] = acc[k]
-            gmax[c, hi] = best
+                out[c, hi, k] = acc[hi, k]
+            gmax[c, hi] = best[hi]
+
+
+@dataclass(frozen=True)
+class Meander:
+    """Per-block wind-direction offsets: the plume's meander as a random effect shared within a block.
+
+    A meandering plume (Gifford 1959) swings its axis across the wind over tens of seconds, so the
+    observations of one plume crossing share one unknown offset of the axis, while crossings far apart in time
+    have independent offsets. ``offsets_deg`` and ``log_weights`` (normalised) describe that offset's
+    distribution; ``order`` lists observation indices block after block and ``starts`` where each block
+    begins (``starts[-1] == len(order)``).
+    """
+
+    offsets_deg: np.ndarray
+    log_weights: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+
+
+def meander_blocks(time_s: np.ndarray, platform: np.ndarray, block_s: float, sd_deg: float,
+                   n_offsets: int = 3) -> Meander:
+    """Blocks of ``block_s`` seconds per platform and a normal offset distribution (σ = ``sd_deg``).
+
+    The offset is integrated by ``n_offsets``-point Gauss–Hermite quadrature (probabilists' form; 3 points:
+    0 and ±√3 σ with weights ⅔, ⅙, ⅙ — exact for polynomials up to degree 5).
+    """
+    t = np.asarray(time_s, float)
+    plat = np.asarray(platform).astype(str)
+    key = np.floor((t - t.min()) / max(block_s, 1e-9)).astype(np.int64)
+    _, pid = np.unique(plat, return_inverse=True)
+    order = np.lexsort((t, key, pid))
+    k_sorted = (pid[order].astype(np.int64) << 40) + key[order]
+    starts = np.flatnonzero(np.concatenate(([True], k_sorted[1:] != k_sorted[:-1])))
+    starts = np.append(starts, order.size).astype(np.int64)
+    if sd_deg <= 0 or n_offsets <= 1:
+        z, w = np.zeros(1), np.ones(1)
+    else:
+        z, w = np.polynomial.hermite_e.hermegauss(n_offsets)  # nodes and weights for exp(-z²/2)
+    logw = np.log(w / np.sum(w))
+    return Meander(offsets_deg=z * sd_deg, log_weights=logw, order=order.astype(np.int64), starts=starts)
 
 
 def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: float, stability_code: float,
                         sigma_model, q_grid, mixing_height: float | None = None, alpha: float = ALPHA,
-                        nu: float = NU):
-    """Log-likelihood ratio against "no source" for every cell × height × rate.
+                        nu: float = NU, beta: float = 1.0, meander: Meander | None = None):
+    """Tempered log-likelihood ratio against "no source" for every cell × height × rate.
 
     Parameters
     ----------
@@ -88,27 +172,36 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     sigma_model : SigmaModel
         Resolved σ model.
     q_grid : numpy.ndarray
-        Emission rates [g/s].
+        Emission rates [g/s], log-spaced (terms with q·g below ``Q_NEGLIGIBLE`` noise σ are taken as zero).
     mixing_height : float, optional
     alpha, nu : float
         Model-error fraction and Student-t degrees of freedom.
+    beta : float
+        Tempering of the observation log-likelihoods (correlated errors; ``bin / correlation time``).
+    meander : Meander, optional
+        Per-block direction offsets marginalised inside each block (:func:`meander_blocks`); without it every
+        observation uses ``wind_offset_deg`` alone.
 
     Returns
     -------
     delta : numpy.ndarray, shape (n_cells, n_heights, n_q)
-        Σ_i ℓ(r_i | Q g) − ℓ(r_i | 0).
+        β Σ_i [ℓ(r_i | Q g) − ℓ(r_i | 0)], the meander offsets marginalised block by block.
     reach : numpy.ndarray, shape (n_cells, n_heights)
         Largest unit-rate prediction at any observation [ppb per g/s] (0: the cell reaches no sample).
     """
-    theta = np.deg2rad(obs.wind_from_deg + wind_offset_deg)
+    n = len(obs)
+    if meander is None:
+        meander = Meander(np.zeros(1), np.zeros(1), np.arange(n, dtype=np.int64), np.array([0, n], dtype=np.int64))
+    theta = np.deg2rad(obs.wind_from_deg[None, :] + wind_offset_deg + meander.offsets_deg[:, None])
     out = np.empty((cell_east.size, heights.size, q_grid.size))
     reach = np.empty((cell_east.size, heights.size))
     lid = np.inf if mixing_height is None else float(mixing_height)
     _grid_delta(np.ascontiguousarray(cell_east, float), np.ascontiguousarray(cell_north, float),
                 np.ascontiguousarray(heights, float), obs.east, obs.north, obs.height, obs.enhancement,
-                obs.variance, np.sin(theta), np.cos(theta), obs.wind_speed, float(stability_code), sigma_model.kind,
-                sigma_model.table, lid, np.ascontiguousarray(q_grid, float), obs.ppb_per_g_m3, alpha, nu, 1e-12,
-                out, reach)
+                obs.variance, np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta)),
+                np.ascontiguousarray(meander.log_weights, float), meander.order, meander.starts, obs.wind_speed,
+                float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
+                obs.ppb_per_g_m3, alpha, nu, float(beta), 1e-12, out, reach)
     return out, reach
 
 

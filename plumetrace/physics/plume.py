@@ -85,6 +85,18 @@ def _pair(x, y, z, h, sy, sz, lid):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def unit_concentration_sigmas(x, y, z, h, s_y, s_z, u, lid):
+    """Concentration per unit emission rate [s m⁻³] at plume coordinates with the σ's given (compiled kernel).
+
+    ``x`` > 0 downwind and ``y`` crosswind of the source [m], ``z``, ``h`` receptor and release heights [m],
+    ``s_y``, ``s_z`` the spreads at x [m], ``u`` wind speed [m s⁻¹], ``lid`` mixing height [m] or inf. For
+    kernels that evaluate several release heights per (receptor, source) pair, whose σ's do not depend on the
+    height. Same equation as :func:`gaussian_plume`.
+    """
+    return _pair(x, y, z, h, s_y, s_z, lid) / u
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def unit_concentration_scalar(dx, dy, z, h, sin_t, cos_t, u, code, kind, table, sy_scale, lid):
     """Concentration per unit emission rate [s m⁻³] of one source at one receptor (compiled scalar kernel).
 

@@ -28,8 +28,8 @@ def test_grid_posterior_matches_emcee():
         if not (x0 < x < x1 and y0 < y < y1 and lq0 < lq < lq1):
             return -np.inf
         d, _ = grid_log_likelihood(np.array([x]), np.array([y]), np.array([SOURCE[2]]), obs, 0.0, 3.0, model,
-                                   np.array([np.exp(lq)]))
-        return beta * float(d[0, 0, 0])
+                                   np.array([np.exp(lq)]), beta=beta)
+        return float(d[0, 0, 0])
 
     rng = np.random.default_rng(0)
     walkers = 24
