@@ -145,7 +145,7 @@ def run_locate_benchmark(budget_s: float = 120.0, seed: int = 11, minutes: float
 
 
 def _pyelq_section(obs, survey, bounds, truth, post, t_grid, iterations, seed) -> dict | None:
-    """pyELQ's reversible-jump MCMC on the same observations; its time to the grid's accuracy (mode vs mode)."""
+    """Run pyELQ's reversible-jump MCMC on the same observations; its time to the grid's accuracy (mode vs mode)."""
     if not iterations:
         return None
     try:

@@ -145,7 +145,7 @@ def run_pyelq(obs, frame, bounds: tuple[float, float, float, float], truth_xy: t
                      gas_species=_gas_species(obs.species, SPECIES[obs.species].molar_mass),
                      background=background, source_model=source, error_model=error)
     model.n_iter = int(n_iter)
-    np.random.seed(seed)  # openMCMC draws from NumPy's global generator
+    np.random.seed(seed)  # noqa: NPY002 - openMCMC draws from NumPy's global generator
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -176,7 +176,8 @@ def run_pyelq(obs, frame, bounds: tuple[float, float, float, float], truth_xy: t
         keep = (it >= upto // 2) & (it < upto)
         if not np.any(keep):
             return None
-        h, xe, ye = np.histogram2d(le[keep], ln[keep], bins=[np.arange(x0, x1 + 5.0, 5.0), np.arange(y0, y1 + 5.0, 5.0)])
+        bins = [np.arange(x0, x1 + 5.0, 5.0), np.arange(y0, y1 + 5.0, 5.0)]
+        h, xe, ye = np.histogram2d(le[keep], ln[keep], bins=bins)
         i, j = np.unravel_index(int(np.argmax(h)), h.shape)
         return float(xe[i] + 2.5), float(ye[j] + 2.5), keep
 
