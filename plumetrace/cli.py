@@ -634,7 +634,7 @@ def bench_speed_cmd(
     receptors: Annotated[int, typer.Option(help="Receptors for the plume-model benchmark.", min=1000)] = 1_000_000,
     samples: Annotated[int, typer.Option(help="Samples for the detection benchmark.", min=10_000)] = 2_000_000,
     quick: Annotated[bool, typer.Option(help="Small sizes, for a smoke test.")] = False,
-    no_locate: Annotated[bool, typer.Option("--no-locate", help="Skip the localisation benchmark (emcee).")]
+    no_locate: Annotated[bool, typer.Option("--no-locate", help="Skip the localisation benchmark (emcee, pyELQ).")]
     = False,
 ) -> None:
     """Forward model, detection and localisation speed against baselines measured in this process."""
@@ -649,7 +649,8 @@ def bench_speed_cmd(
     if not no_locate:
         from plumetrace.bench.locate_speed import render_locate_report, run_locate_benchmark
 
-        locate = run_locate_benchmark(budget_s=20.0 if quick else 180.0, minutes=6.0 if quick else 30.0)
+        locate = run_locate_benchmark(budget_s=20.0 if quick else 180.0, minutes=6.0 if quick else 30.0,
+                                      pyelq_iterations=300 if quick else 3000)
     if json_output:
         print_json({"forward": forward, "detection": detection, "locate": locate})
     else:

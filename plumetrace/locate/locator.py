@@ -203,6 +203,15 @@ class SourceLocator:
         built-up area disperses as urban; Auer 1978) instead of marginalising over rural and urban. Off by
         default: on 24 suite scenarios it was 35 % faster with a slightly smaller median error (17.9 m vs
         18.7 m) but found one target fewer and made two more false sites.
+    meander_sd_deg : float, "auto" or None
+        σ of a wind-direction offset shared by the observations of one block and independent between blocks
+        (the plume's meander as a random effect, integrated by Gauss–Hermite quadrature inside each block;
+        :func:`plumetrace.locate.grid.meander_blocks`) [deg]; ``"auto"`` from the survey's wind variability
+        (:meth:`_meander_sd`); None: one offset for the whole survey (``wind_offset_sd_deg`` only).
+    meander_block_s : float
+        Block length of the meander random effect [s] (a plume crossing lasts a few seconds).
+    meander_offsets : int
+        Quadrature points of the meander offset.
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
@@ -233,6 +242,10 @@ class SourceLocator:
         Every accepted single-channel posterior.
     stability_ : str
         Class used (or centre of the classes marginalised).
+    sigma_theta_ : float or None
+        Spread of the survey's one-minute mean wind directions [deg] (None with a given class or wind).
+    meander_sd_ : float or None
+        σ of the meander offsets used [deg].
     evidence_ : dict of str to EvidenceMap
         With ``evidence_resolution``: per channel with events in which no source was accepted, the evidence
         for a (weak) source, which fusion adds up across surveys.
@@ -245,7 +258,7 @@ class SourceLocator:
                  wind_offset_sd_deg: float = 8.0, q_range: tuple[float, float] = (1e-4, 1e2), n_q: int = 19,
                  max_sources: int = 2, min_log_bayes: float = 10.0, merge_radius: float = 50.0,
                  evidence_resolution: float | None = None, stability_spread: bool = False,
-                 urban_with_buildings: bool = False, meander_sd_deg: float | None = None,
+                 urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3,
                  max_groups: int = 5, max_coarse_cells: int = 24, error_correlation_s: float = 5.0,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
@@ -291,6 +304,7 @@ class SourceLocator:
         self.stability_, classes = self._stability(survey)
         spread = self.stability_spread and self.stability is None  # a class the user gives is taken as known
         self._classes = self._neighbour_classes(classes[0][0]) if spread else classes
+        self.meander_sd_ = self._meander_sd()
         channels = self._channels()[: self.max_groups]
         self.posteriors_ = []
         self.evidence_ = {}
@@ -322,6 +336,7 @@ class SourceLocator:
         return [(c, w / total) for c, w in out]
 
     def _stability(self, survey: Survey):
+        self.sigma_theta_ = None
         if self.stability is not None:
             code = float(stability_code(self.stability))
             return str(stability_label(code)), [(code, 1.0)]
@@ -338,6 +353,7 @@ class SourceLocator:
             mean = np.arctan2(np.mean(np.sin(means)), np.mean(np.cos(means)))
             dev = np.rad2deg(np.angle(np.exp(1j * (means - mean))))
             sigma_theta = float(np.std(dev)) if dev.size > 2 else 10.0
+            self.sigma_theta_ = sigma_theta
             code = float(stability_class_from_sigma_theta(max(sigma_theta * 2.0, 2.5)))
         else:
             code = 3.0
@@ -364,10 +380,28 @@ class SourceLocator:
                                   wind=self.wind)
 
     def _meander(self, obs: Observations):
-        if not self.meander_sd_deg:
+        sd = self.meander_sd_
+        if not sd:
             return None
-        return meander_blocks(obs.time, obs.platform, self.meander_block_s, self.meander_sd_deg,
-                              self.meander_offsets)
+        return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd, self.meander_offsets)
+
+    def _meander_sd(self) -> float | None:
+        """σ of the per-block direction offsets [deg]: given, or ``auto`` from the survey's wind variability.
+
+        ``auto``: 1.5 × the spread of one-minute mean wind directions at the drone (which sees the meander
+        near itself, averaged over a minute, and so underestimates the swing of the plume axis at the
+        source's travel times), clipped to 3–15°;
+        without a measured wind (or with a class given), the class's typical meander (NOAA σθ class centres
+        halved: A 12.5° … F 2.5°, floored at 3°).
+        """
+        if self.meander_sd_deg is None or self.meander_sd_deg == 0:
+            return None
+        if self.meander_sd_deg != "auto":
+            return float(self.meander_sd_deg)
+        if self.sigma_theta_ is not None:
+            return float(np.clip(1.5 * self.sigma_theta_, 3.0, 15.0))
+        centre = {0.0: 25.0, 1.0: 20.0, 2.0: 15.0, 3.0: 10.0, 4.0: 5.0, 5.0: 2.5}
+        return max(3.0, 0.5 * centre.get(round(self._classes[0][0]), 10.0))
 
     def _configs(self):
         sd = self.wind_offset_sd_deg

@@ -87,6 +87,9 @@ def test_bench_speed_quick_json():
     loc = data["locate"]
     assert loc["grid"]["error_m"] < 50 and loc["emcee"]["likelihood_evaluations"] > 1000
     assert loc["speedup_vs_emcee"] > 1
+    pyelq = loc["pyelq"]
+    assert pyelq["iterations"] == 300 and len(pyelq["trace"]) == 20 and pyelq["seconds"] > 0
+    assert pyelq["speedup"] > 0 and pyelq["grid_mode_error_m"] >= 0
 
 
 def test_detect_json_and_table(tmp_path):
