@@ -447,6 +447,8 @@ def locate_cmd(
     lag: Annotated[list[str] | None, typer.Option(help="Sensor response lag, COLUMN=SECONDS; repeatable.")] = None,
     map_path: Annotated[Path | None, typer.Option("--map", help="Posterior map PNG (default: next to the "
                                                   "survey, without --json).")] = None,
+    mass_balance: Annotated[bool, typer.Option("--mass-balance", help="Also the flux-plane rate of every channel "
+                                               "with hits (curtain flights; METHODS §4.8).")] = False,
 ) -> None:
     """Locate and quantify the sources of a survey (Bayesian grid posterior), down to the building."""
     from plumetrace.io.buildings import read_buildings
@@ -474,6 +476,14 @@ def locate_cmd(
     for src in report["sources"]:
         if buildings is None:
             src["building_id"] = src["building_probability"] = src["buildings_top"] = None
+    flux = None
+    if mass_balance:
+        from plumetrace.locate.massbalance import MassBalance
+
+        channels = locator._channels()
+        bg = {c: locator.detector_.background_[c].to_numpy(dtype=float) for c in channels}
+        flux = MassBalance(wind=fixed_wind).fit(survey, channels, bg).estimates_
+        report["mass_balance"] = [f.to_dict() for f in flux]
     if json_output:
         print_json(report)
         return
@@ -487,6 +497,14 @@ def locate_cmd(
                       f"{e.rate_g_s:.3g} ({e.rate_ci90_g_s[0]:.2g}–{e.rate_ci90_g_s[1]:.2g})",
                       f"{e.credible90_radius_m:.0f}", f"{e.source_class} ({e.class_probability:.2f})", b)
     out.print(table)
+    if flux:
+        ftable = Table(title="mass balance through the curtain (flux plane)", title_justify="left")
+        for col in ("channel", "rate g/s (90 %)", "layers", "below lowest", "top layer"):
+            ftable.add_column(col, justify="left" if col == "channel" else "right")
+        for f in flux:
+            ftable.add_row(f.channel, f"{f.rate_g_s:.3g} ({f.rate_ci90_g_s[0]:.2g}–{f.rate_ci90_g_s[1]:.2g})",
+                           str(len(f.layers_m)), f"{f.below_lowest_fraction:.0%}", f"{f.top_layer_fraction:.0%}")
+        out.print(ftable)
     out.print(f"stability {locator.stability_}; {survey.n_samples:,} samples, {hits} hits, "
               f"{survey.duration_s / 60:.1f} min")
     target = map_path or survey_path.with_name(survey_path.stem + "_locate.png")
