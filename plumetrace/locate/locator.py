@@ -31,7 +31,7 @@ from plumetrace.detect.attribution import attribute, class_patterns
 from plumetrace.detect.attribution import log_sum_exp as _lse
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
-from plumetrace.locate.grid import grid_log_likelihood, meander_blocks
+from plumetrace.locate.grid import ALPHA, grid_log_likelihood, meander_blocks
 from plumetrace.locate.observations import Observations, build_observations
 from plumetrace.physics.plume import plume_coupling
 from plumetrace.physics.sigmas import sigma_model
@@ -215,8 +215,14 @@ class SourceLocator:
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
+    exclusion_radius : float
+        A further source of the same channel is sought farther than this from those already found [m].
+    quiet_channels : bool
+        Also search the gas channels without events (after those with events), each stopping after its coarse
+        pass unless the evidence comes near the threshold: a weak plume below the detection threshold in every
+        sample can still add up to a source over many samples.
     max_groups : int
-        Channels located (each on its own), most significant first.
+        Channels with events located (each on its own), most significant first.
     error_correlation_s : float
         Time over which model errors of neighbouring observations are correlated (a plume crossing swung by
         the meander misses or hits as a whole) [s]. The log-likelihood is tempered by ``bin_s /
@@ -259,8 +265,9 @@ class SourceLocator:
                  max_sources: int = 2, min_log_bayes: float = 10.0, merge_radius: float = 50.0,
                  evidence_resolution: float | None = None, stability_spread: bool = False,
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
-                 meander_block_s: float = 10.0, meander_offsets: int = 3,
-                 max_groups: int = 5, max_coarse_cells: int = 24, error_correlation_s: float = 5.0,
+                 meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
+                 exclusion_radius: float = 30.0, max_groups: int = 5, max_coarse_cells: int = 24,
+                 error_correlation_s: float = 5.0,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  classes: dict | None = None):
         self.resolution = resolution
@@ -283,6 +290,8 @@ class SourceLocator:
         self.meander_sd_deg = meander_sd_deg
         self.meander_block_s = meander_block_s
         self.meander_offsets = meander_offsets
+        self.quiet_channels = quiet_channels
+        self.exclusion_radius = exclusion_radius
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
         self.error_correlation_s = error_correlation_s
@@ -306,18 +315,23 @@ class SourceLocator:
         self._classes = self._neighbour_classes(classes[0][0]) if spread else classes
         self.meander_sd_ = self._meander_sd()
         channels = self._channels()[: self.max_groups]
+        quiet = self._quiet_channels(survey, channels) if self.quiet_channels else []
         self.posteriors_ = []
         self.evidence_ = {}
-        for channel in channels:
+        for channel in channels + quiet:
             obs = self._observations(survey, channel, lags)
             residual = obs
+            found = []
             for _ in range(self.max_sources):
-                post = self._posterior(residual)
+                # the next source is sought away from those found: after subtracting a strong plume, the model's
+                # misfit around it would otherwise be taken for a second source there
+                post = self._posterior(residual, exclude=found)
                 if post is None or post.log_bayes < self.min_log_bayes:
                     break
                 self.posteriors_.append(post)
+                found.append((post.east, post.north))
                 residual = self._subtract(residual, post)
-            if self.evidence_resolution and len(residual) >= 10 and residual is obs:
+            if self.evidence_resolution and len(residual) >= 10 and residual is obs and channel not in quiet:
                 # only channels where no source was accepted: after subtracting a strong plume the residual
                 # carries the model's misfit, which would add up across surveys into phantom sites
                 self.evidence_[channel] = self._evidence(residual)
@@ -371,6 +385,15 @@ class SourceLocator:
             for ch in ev.channels:
                 score[ch] = score.get(ch, 0.0) + ev.peak_sigma
         return sorted(score, key=lambda c: -score[c])
+
+    def _quiet_channels(self, survey: Survey, located: list[str]) -> list[str]:
+        """Gas channels without events, to be searched after those with events.
+
+        A plume below the detection threshold in every sample can still add up to evidence over many samples (a
+        weak source in a strong wind). Each costs a coarse pass and stops there unless its coarse evidence comes
+        near the threshold.
+        """
+        return [c for c in survey.channels if c not in located and Survey.channel_parts(c)[0] in SPECIES]
 
     def _observations(self, survey: Survey, channel: str, lags: dict) -> Observations:
         stats = self.detector_.channel_stats_
@@ -436,7 +459,8 @@ class SourceLocator:
         return EvidenceMap(obs.channel, obs.species, float(x0), float(y0), c,
                            log_bf.reshape(nx, ny).astype(np.float32))
 
-    def _posterior(self, obs: Observations) -> ChannelPosterior | None:
+    def _posterior(self, obs: Observations, exclude=()) -> ChannelPosterior | None:
+        """Posterior of one more source in ``obs``; cells within ``exclusion_radius`` of ``exclude`` are left out."""
         if len(obs) < 10:
             return None
         heights = np.asarray(self.heights, float)
@@ -448,6 +472,7 @@ class SourceLocator:
         y0, y1 = obs.north.min() - self.margin, obs.north.max() + self.margin
         # coarse pass: one central configuration to find where the posterior lives
         cx, cy = self._grid(x0, x1, y0, y1, self.coarse_resolution)
+        cx, cy = self._excluded(cx, cy, exclude)
         code0 = self._classes[0][0]
         per_cell = -np.inf
         h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
@@ -478,7 +503,7 @@ class SourceLocator:
         fx = (centres[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
         fy = (centres[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
         inside = (fx > x0) & (fx < x1) & (fy > y0) & (fy < y1)
-        fx, fy = fx[inside], fy[inside]
+        fx, fy = self._excluded(fx[inside], fy[inside], exclude)
         logpost = []
         configs = self._configs()
         for offset, code, m, weight in configs:
@@ -514,6 +539,12 @@ class SourceLocator:
                     "north": float(fy[best[1]])},
         )
 
+    def _excluded(self, x, y, exclude):
+        keep = np.ones(x.size, dtype=bool)
+        for e, n in exclude:
+            keep &= np.hypot(x - e, y - n) > self.exclusion_radius
+        return x[keep], y[keep]
+
     def _rate_posterior(self, obs, fx, fy, cell_mass, heights, configs, lq, total, q, meander):
         """Posterior of the rate on a fine grid, from the cells × configurations holding 99 % of the mass."""
         order = np.argsort(-lq, axis=None)
@@ -541,11 +572,22 @@ class SourceLocator:
         return g * obs.ppb_per_g_m3
 
     def _subtract(self, obs: Observations, post: ChannelPosterior) -> Observations:
+        """Observations with a found source's plume explained away.
+
+        Its predicted plume (most probable configuration, weighted least-squares rate) is subtracted, and the
+        variance of every observation grows by (α · prediction)²: the found plume is only modelled to within
+        about its own size (meander, intermittency), and without the extra variance its misfit would be taken
+        for further sources around it.
+        """
         cfg = post.config
-        pred = cfg["q"] * self._prediction(obs, cfg["east"], cfg["north"], cfg["height"], cfg["offset"], cfg["code"],
-                                           cfg["model"])
+        g = self._prediction(obs, cfg["east"], cfg["north"], cfg["height"], cfg["offset"], cfg["code"], cfg["model"])
+        w = 1.0 / obs.variance
+        den = float(np.sum(w * g * g))
+        q = max(float(np.sum(w * g * obs.enhancement)) / den, 0.0) if den > 0 else cfg["q"]
+        pred = q * g
         out = Observations(**{**obs.__dict__})
         out.enhancement = obs.enhancement - pred
+        out.variance = obs.variance + (ALPHA * pred) ** 2
         return out
 
     # ------------------------------------------------------------------------------------------------------
