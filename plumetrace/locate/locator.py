@@ -521,7 +521,9 @@ class SourceLocator:
         best = np.unravel_index(int(np.argmax(lp)), lp.shape)
         i_map = int(np.argmax(cell_mass))
         if log_bayes < self.min_log_bayes:
-            return _rejected(obs, log_bayes)
+            rejected = _rejected(obs, log_bayes)
+            rejected.config["coarse_log_bayes"] = coarse_log_bayes
+            return rejected
         q_fine, q_mass = self._rate_posterior(obs, fx, fy, cell_mass, heights, configs, lq, total, q, meander)
         cdf = np.cumsum(q_mass)
         logq = np.log(q_fine)
@@ -536,7 +538,7 @@ class SourceLocator:
             rate_ci90_g_s=(quant(0.05), quant(0.95)),
             config={"offset": configs[best[0]][0], "code": configs[best[0]][1], "model": configs[best[0]][2],
                     "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
-                    "north": float(fy[best[1]])},
+                    "north": float(fy[best[1]]), "coarse_log_bayes": coarse_log_bayes},
         )
 
     def _excluded(self, x, y, exclude):
