@@ -102,6 +102,15 @@ class ChannelPosterior:
         return unary_union(squares)
 
 
+def _children(parents: np.ndarray, parent_step: float, child_step: float):
+    """Centres of the child cells (side ``child_step``) tiling square parent cells centred at ``parents``."""
+    sub = int(round(parent_step / child_step))
+    offs = (np.arange(sub) + 0.5) * child_step - parent_step / 2
+    x = (parents[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
+    y = (parents[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
+    return x, y
+
+
 def _rejected(obs: Observations, log_bayes: float) -> ChannelPosterior:
     """A posterior that did not reach the evidence threshold (only its evidence is computed)."""
     empty = np.empty(0)
@@ -215,6 +224,13 @@ class SourceLocator:
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
+    mid_level : bool
+        When the coarse spacing is an even multiple (≥ 4) of the fine one, evaluate the kept coarse region at
+        twice the fine spacing first (evidence and the region holding 99.5 % of the posterior) and refine only
+        that region to the fine spacing.
+    building_prior : float
+        With building footprints, the prior probability that the source lies inside one (the rest spread over
+        the whole area, streets included); 0: a uniform prior over the area.
     exclusion_radius : float
         A further source of the same channel is sought farther than this from those already found [m].
     quiet_channels : bool
@@ -266,7 +282,9 @@ class SourceLocator:
                  evidence_resolution: float | None = None, stability_spread: bool = False,
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
-                 exclusion_radius: float = 30.0, max_groups: int = 5, max_coarse_cells: int = 24,
+                 exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
+                 max_groups: int = 5,
+                 max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  classes: dict | None = None):
@@ -292,6 +310,8 @@ class SourceLocator:
         self.meander_offsets = meander_offsets
         self.quiet_channels = quiet_channels
         self.exclusion_radius = exclusion_radius
+        self.building_prior = building_prior
+        self.mid_level = mid_level
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
         self.error_correlation_s = error_correlation_s
@@ -310,6 +330,12 @@ class SourceLocator:
             names = ["briggs_urban"]  # a footprint file means a built-up area: urban dispersion (land-use rule)
         self.sigma_models_ = [sigma_model(n) for n in names]
         self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
+        self._footprints = None
+        if buildings and self.building_prior:
+            from shapely import prepare
+
+            self._footprints = unary_union([b.footprint for b in buildings])
+            prepare(self._footprints)
         self.stability_, classes = self._stability(survey)
         spread = self.stability_spread and self.stability is None  # a class the user gives is taken as known
         self._classes = self._neighbour_classes(classes[0][0]) if spread else classes
@@ -480,8 +506,11 @@ class SourceLocator:
             delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, 0.0, code0, model, q, self.mixing_height,
                                            beta=self._beta, meander=meander)
             per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta)[:, 0])
-        per_cell = per_cell - math.log(len(self.sigma_models_))
-        coarse_log_bayes = float(_lse(per_cell) - math.log(cx.size)) - math.log(q.size)
+        area = (x1 - x0) * (y1 - y0)
+        box_xy = (x0, y0, x1, y1)
+        per_cell = per_cell - math.log(len(self.sigma_models_)) + self._log_prior_cells(cx, cy, self.coarse_resolution,
+                                                                                         area, box_xy)
+        coarse_log_bayes = float(_lse(per_cell)) - math.log(q.size)
         if coarse_log_bayes < self.min_log_bayes - COARSE_EVIDENCE_MARGIN:
             # the coarse evidence is far below the threshold: the fine pass cannot lift it over (it refines the
             # position; measured on the suite, the fine evidence exceeds the coarse one by less than the margin)
@@ -491,31 +520,47 @@ class SourceLocator:
         n_keep = min(int(np.searchsorted(np.cumsum(mass), 0.99)) + 1, self.max_coarse_cells)
         keep = np.zeros(cx.size, dtype=bool)
         keep[order[:n_keep]] = True
-        # fine pass over the kept coarse cells (and their neighbours)
-        step = self.resolution
-        sub = int(round(self.coarse_resolution / step))
-        offs = (np.arange(sub) + 0.5) * step - self.coarse_resolution / 2
+        # the kept coarse cells and their neighbours
         kept = np.flatnonzero(keep)
         nb = [np.column_stack((cx[kept], cy[kept]))]
         for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
             nb.append(np.column_stack((cx[kept] + dx * self.coarse_resolution, cy[kept] + dy * self.coarse_resolution)))
         centres = np.unique(np.round(np.vstack(nb), 3), axis=0)
-        fx = (centres[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
-        fy = (centres[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
-        inside = (fx > x0) & (fx < x1) & (fy > y0) & (fy < y1)
-        fx, fy = self._excluded(fx[inside], fy[inside], exclude)
-        logpost = []
+        step = self.resolution
+        ratio = int(round(self.coarse_resolution / step))
         configs = self._configs()
-        for offset, code, m, weight in configs:
-            d, _ = grid_log_likelihood(fx, fy, heights, obs, offset, code, self.sigma_models_[m], q,
-                                       self.mixing_height, beta=self._beta, meander=meander)
-            logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
-        lp = np.stack(logpost, axis=0)  # (config, cell, height, q)
+
+        def level(parents, parent_step, child_step):
+            x, y = _children(parents, parent_step, child_step)
+            inside = (x > x0) & (x < x1) & (y > y0) & (y < y1)
+            x, y = self._excluded(x[inside], y[inside], exclude)
+            logpost = []
+            for offset, code, m, weight in configs:
+                d, _ = grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models_[m], q,
+                                           self.mixing_height, beta=self._beta, meander=meander)
+                logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
+            prior = self._log_prior_cells(x, y, child_step, area, box_xy)
+            return x, y, np.stack(logpost, axis=0) + prior[None, :, None, None]  # (config, cell, height, q)
+
+        log_bayes = None
+        if self.mid_level and ratio >= 4 and ratio % 2 == 0:
+            # a middle level at twice the fine spacing gives the evidence and where 99.5 % of the posterior lives;
+            # only that region is refined to the fine spacing
+            mx, my, lp_mid = level(centres, self.coarse_resolution, 2 * step)
+            lq_mid = log_integral_over_rate(lp_mid)
+            log_bayes = float(_lse(lq_mid))
+            mid_mass = np.exp(_lse(lq_mid, axis=(0, 2)) - log_bayes)
+            order = np.argsort(-mid_mass)
+            n_keep = int(np.searchsorted(np.cumsum(mid_mass[order]), 0.995)) + 1
+            centres = np.column_stack((mx[order[:n_keep]], my[order[:n_keep]]))
+            fx, fy, lp = level(centres, 2 * step, step)
+        else:
+            fx, fy, lp = level(centres, self.coarse_resolution, step)
         lq = log_integral_over_rate(lp)  # (config, cell, height): rate integrated out
-        # evidence against "no source": average of the likelihood ratio over the area (uniform prior)
-        area_cells = ((x1 - x0) / step) * ((y1 - y0) / step)
+        # evidence against "no source": the likelihood ratio averaged under the position prior over the area
         total = _lse(lq)
-        log_bayes = float(total - math.log(area_cells))
+        if log_bayes is None:
+            log_bayes = float(total)
         cell_mass = np.exp(_lse(lq, axis=(0, 2)) - total)
         h_mass = np.exp(_lse(lq, axis=(0, 1)) - total)
         best = np.unravel_index(int(np.argmax(lp)), lp.shape)
@@ -540,6 +585,28 @@ class SourceLocator:
                     "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
                     "north": float(fy[best[1]]), "coarse_log_bayes": coarse_log_bayes},
         )
+
+    def _log_prior_cells(self, x, y, step, area, box_xy) -> np.ndarray:
+        """Log prior mass of square cells (centres x, y, side ``step``) in a search area of ``area`` m².
+
+        Uniform over the area; with building footprints and ``building_prior`` = w, a mixture: w spread
+        uniformly over the footprints' area inside the search box and 1 − w over the whole area (the fraction
+        of a cell inside footprints from 3 × 3 points).
+        """
+        uniform = np.full(x.size, math.log(step * step / area))
+        if self._footprints is None or not self.building_prior:
+            return uniform
+        inside_area = self._footprints.intersection(box(*box_xy)).area
+        if inside_area <= 0:
+            return uniform
+        from shapely import contains_xy
+
+        o = np.array([-1.0, 0.0, 1.0]) * step / 3.0
+        px = (x[:, None, None] + o[None, :, None] + 0 * o[None, None, :]).ravel()
+        py = (y[:, None, None] + 0 * o[None, :, None] + o[None, None, :]).ravel()
+        frac = contains_xy(self._footprints, px, py).reshape(x.size, 9).mean(axis=1)
+        w = float(self.building_prior)
+        return np.log(step * step * (w * frac / inside_area + (1.0 - w) / area))
 
     def _excluded(self, x, y, exclude):
         keep = np.ones(x.size, dtype=bool)
