@@ -20,7 +20,7 @@ results in attributes ending in ``_``. The steps:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from shapely.geometry import Point, box
@@ -41,6 +41,7 @@ from plumetrace.signatures import load_source_classes
 
 DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
 COARSE_EVIDENCE_MARGIN = 10.0
+BROADBAND = frozenset({"voc"})  # species keys of sensors that sum many compounds
 
 
 def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
@@ -200,7 +201,8 @@ class SourceLocator:
     min_log_bayes : float
         Natural-log Bayes factor a source needs against "no source".
     merge_radius : float
-        Sources from different channels closer than this are one site [m].
+        Sources from different channels are one site when either's 90 % credible radius reaches the other,
+        up to twice this [m] (at least 10 m).
     stability_spread : bool
         Marginalise over the estimated Pasquill class and its two neighbours (prior ½, ¼, ¼; not when
         ``stability`` is given): the class from
@@ -224,6 +226,8 @@ class SourceLocator:
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
+    combine_channels : bool
+        A site found in several gases takes the product of their position posteriors (:meth:`_combine`).
     mid_level : bool
         When the coarse spacing is an even multiple (≥ 4) of the fine one, evaluate the kept coarse region at
         twice the fine spacing first (evidence and the region holding 99.5 % of the posterior) and refine only
@@ -283,6 +287,7 @@ class SourceLocator:
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
+                 combine_channels: bool = True,
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
@@ -312,6 +317,7 @@ class SourceLocator:
         self.exclusion_radius = exclusion_radius
         self.building_prior = building_prior
         self.mid_level = mid_level
+        self.combine_channels = combine_channels
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
         self.error_correlation_s = error_correlation_s
@@ -403,14 +409,18 @@ class SourceLocator:
         """Channels to locate, most significant first, each on its own.
 
         Channels that rise together in events are often *different* sources whose plumes overlap (a lab next
-        to a sewer), so every channel with hits is located separately and sites are merged afterwards.
+        to a sewer), so every channel with hits is located separately and sites are merged afterwards. A
+        broadband channel (a PID's total VOC, which sums every organic compound of every source) is located
+        only when no compound-specific channel has hits: it would place one source between several.
         """
         events = self.detector_.events_
         score: dict[str, float] = {}
         for ev in events:
             for ch in ev.channels:
                 score[ch] = score.get(ch, 0.0) + ev.peak_sigma
-        return sorted(score, key=lambda c: -score[c])
+        ranked = sorted(score, key=lambda c: -score[c])
+        specific = [c for c in ranked if Survey.channel_parts(c)[0] not in BROADBAND]
+        return specific or ranked
 
     def _quiet_channels(self, survey: Survey, located: list[str]) -> list[str]:
         """Gas channels without events, to be searched after those with events.
@@ -419,7 +429,8 @@ class SourceLocator:
         weak source in a strong wind). Each costs a coarse pass and stops there unless its coarse evidence comes
         near the threshold.
         """
-        return [c for c in survey.channels if c not in located and Survey.channel_parts(c)[0] in SPECIES]
+        return [c for c in survey.channels if c not in located and Survey.channel_parts(c)[0] in SPECIES
+                and Survey.channel_parts(c)[0] not in BROADBAND]
 
     def _observations(self, survey: Survey, channel: str, lags: dict) -> Observations:
         stats = self.detector_.channel_stats_
@@ -664,8 +675,12 @@ class SourceLocator:
         posts = sorted(self.posteriors_, key=lambda p: -p.log_bayes)
         sites: list[list[ChannelPosterior]] = []
         for p in posts:
+            # a weaker posterior joins a site when either's 90 % radius reaches the other (up to twice
+            # merge_radius; at least 10 m): sharp posteriors of nearby sources stay apart (a lab 30 m from a
+            # bakery), a broad posterior of a minor gas that cannot tell its source from the site's joins it
             for site in sites:
-                if math.hypot(site[0].east - p.east, site[0].north - p.north) <= self.merge_radius:
+                reach = min(max(site[0].credible_radius(), p.credible_radius(), 10.0), 2.0 * self.merge_radius)
+                if math.hypot(site[0].east - p.east, site[0].north - p.north) <= reach:
                     site.append(p)
                     break
             else:
@@ -674,7 +689,7 @@ class SourceLocator:
         out = []
         obs_cache: dict[str, Observations] = {}
         for site in sites:
-            lead = site[0]
+            lead = self._combine(site) if self.combine_channels else site[0]
             rates = self._site_rates(survey, lead, lags, obs_cache)
             label, prob, probs = self._attribute(rates, classes)
             cls = classes.get(label)
@@ -698,6 +713,38 @@ class SourceLocator:
                 self._buildings(est, lead, buildings)
             out.append(est)
         return out
+
+    @staticmethod
+    def _combine(site: list[ChannelPosterior]) -> ChannelPosterior:
+        """The site's position posterior from all its gases: the lead channel's times the others' (one each).
+
+        Only gases whose most probable position lies within both 90 % radii of the lead's are combined (a gas
+        whose posterior is centred elsewhere carries another source's plume too).
+
+        Each channel's posterior is evaluated at the lead's cells (the nearest of its own cells within ¾ of a
+        cell, else a floor of 10⁻⁶ of its peak: where it has not looked, it neither supports nor excludes a
+        source strongly). Gases of one source share its position; their sensors' noise is independent.
+        """
+        from scipy.spatial import cKDTree
+
+        lead = site[0]
+        seen, use = {lead.channel}, []
+        r_lead = lead.credible_radius()
+        for p in site[1:]:
+            d = math.hypot(p.east - lead.east, p.north - lead.north)
+            if p.channel not in seen and d <= min(r_lead, p.credible_radius()):
+                seen.add(p.channel)
+                use.append(p)
+        if not use:
+            return lead
+        log_mass = np.log(np.maximum(lead.mass, 1e-300))
+        for p in use:
+            d, i = cKDTree(p.cells).query(lead.cells)
+            floor = 1e-6 * float(p.mass.max())
+            log_mass += np.log(np.where(d <= 0.75 * p.resolution, np.maximum(p.mass[i], floor), floor))
+        mass = np.exp(log_mass - _lse(log_mass))
+        k = int(np.argmax(mass))
+        return replace(lead, mass=mass, east=float(lead.cells[k, 0]), north=float(lead.cells[k, 1]))
 
     def _rate_interval(self, obs: Observations, lead: ChannelPosterior, n_boot: int = 300, block_s: float = 30.0):
         """Mean-matching rate at the site and its 90 % interval.
