@@ -41,6 +41,7 @@ from plumetrace.signatures import load_source_classes
 
 DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
 COARSE_EVIDENCE_MARGIN = 10.0
+QUIET_MARGIN = -25.0  # [m] margin of the flown area searched for channels without events (inside it)
 BROADBAND = frozenset({"voc"})  # species keys of sensors that sum many compounds
 
 
@@ -226,6 +227,9 @@ class SourceLocator:
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
+    max_credible_radius : float or None
+        A posterior whose 90 % radius exceeds this is evidence of a source somewhere, not a location: it is
+        kept in ``unlocalised_`` instead of becoming a site [m]; None: every accepted posterior is a site.
     combine_channels : bool
         A site found in several gases takes the product of their position posteriors (:meth:`_combine`).
     mid_level : bool
@@ -272,6 +276,8 @@ class SourceLocator:
         Spread of the survey's one-minute mean wind directions [deg] (None with a given class or wind).
     meander_sd_ : float or None
         σ of the meander offsets used [deg].
+    unlocalised_ : list of ChannelPosterior
+        Accepted posteriors too broad to be a location (``max_credible_radius``).
     evidence_ : dict of str to EvidenceMap
         With ``evidence_resolution``: per channel with events in which no source was accepted, the evidence
         for a (weak) source, which fusion adds up across surveys.
@@ -287,7 +293,7 @@ class SourceLocator:
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
-                 combine_channels: bool = True,
+                 combine_channels: bool = True, max_credible_radius: float | None = 150.0,
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
@@ -318,6 +324,7 @@ class SourceLocator:
         self.building_prior = building_prior
         self.mid_level = mid_level
         self.combine_channels = combine_channels
+        self.max_credible_radius = max_credible_radius
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
         self.error_correlation_s = error_correlation_s
@@ -357,7 +364,9 @@ class SourceLocator:
             for _ in range(self.max_sources):
                 # the next source is sought away from those found: after subtracting a strong plume, the model's
                 # misfit around it would otherwise be taken for a second source there
-                post = self._posterior(residual, exclude=found)
+                # a channel without events is searched only over the flown area: outside it, a weak wide plume
+                # of a far source is indistinguishable from a sensor's slow drift
+                post = self._posterior(residual, exclude=found, margin=QUIET_MARGIN if channel in quiet else None)
                 if post is None or post.log_bayes < self.min_log_bayes:
                     break
                 self.posteriors_.append(post)
@@ -496,7 +505,7 @@ class SourceLocator:
         return EvidenceMap(obs.channel, obs.species, float(x0), float(y0), c,
                            log_bf.reshape(nx, ny).astype(np.float32))
 
-    def _posterior(self, obs: Observations, exclude=()) -> ChannelPosterior | None:
+    def _posterior(self, obs: Observations, exclude=(), margin: float | None = None) -> ChannelPosterior | None:
         """Posterior of one more source in ``obs``; cells within ``exclusion_radius`` of ``exclude`` are left out."""
         if len(obs) < 10:
             return None
@@ -505,8 +514,9 @@ class SourceLocator:
         log_prior_q = -np.log(q.size)
         log_prior_h = -np.log(heights.size)
         meander = self._meander(obs)
-        x0, x1 = obs.east.min() - self.margin, obs.east.max() + self.margin
-        y0, y1 = obs.north.min() - self.margin, obs.north.max() + self.margin
+        margin = self.margin if margin is None else margin
+        x0, x1 = obs.east.min() - margin, obs.east.max() + margin
+        y0, y1 = obs.north.min() - margin, obs.north.max() + margin
         # coarse pass: one central configuration to find where the posterior lives
         cx, cy = self._grid(x0, x1, y0, y1, self.coarse_resolution)
         cx, cy = self._excluded(cx, cy, exclude)
@@ -673,6 +683,12 @@ class SourceLocator:
     # ------------------------------------------------------------------------------------------------------
     def _sites(self, survey: Survey, buildings, lags) -> list[SourceEstimate]:
         posts = sorted(self.posteriors_, key=lambda p: -p.log_bayes)
+        if self.max_credible_radius:
+            # evidence for a source somewhere in a large area is not a location: kept apart, not a site
+            self.unlocalised_ = [p for p in posts if p.credible_radius() > self.max_credible_radius]
+            posts = [p for p in posts if p.credible_radius() <= self.max_credible_radius]
+        else:
+            self.unlocalised_ = []
         sites: list[list[ChannelPosterior]] = []
         for p in posts:
             # a weaker posterior joins a site when either's 90 % radius reaches the other (up to twice

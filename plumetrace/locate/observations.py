@@ -1,7 +1,8 @@
 """Observations for the inversion: one gas channel of a survey, lag-corrected, background-subtracted, binned.
 
 Every sample counts (hits and plume-free samples alike). The channel is shifted back by its response lag (a
-first-order sensor's mean delay equals its time constant), the detector's moving background is removed, the
+first-order sensor's mean delay equals its time constant), the detector's moving background and the
+remaining offset (the median residual of the platform's samples) are removed, the
 readings are converted to mole fraction (ppb), and consecutive samples are averaged into bins of ``bin_s``
 seconds (1 s ≈ 8 m of track) with their mean position, so that a 30-minute 10 Hz survey becomes ~2,000
 observations. The wind of each bin is the vector mean of the survey's wind over ``wind_window_s`` (60 s): a
@@ -105,6 +106,9 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         t = data["time"].to_numpy()[idx]
         dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
         resid = (data[channel].to_numpy(dtype=float)[idx] - background[idx]) * to_ppb
+        # the channel's background offset: a moving low quantile sits below the mean of the noise (more so for a
+        # coarse, quantised sensor); most samples are plume-free, so their median is the offset
+        resid = resid - float(np.nanmedian(resid)) if np.isfinite(resid).any() else resid
         # the reading at time t was taken at about t - lag: move it back onto the position it belongs to
         shift = int(round(lag_s / dt))
         if shift > 0:
