@@ -106,7 +106,8 @@ def run_locate_benchmark(budget_s: float = 120.0, seed: int = 11, minutes: float
             return -np.inf
         evals += 1
         d, _ = grid_log_likelihood(np.array([x]), np.array([y]), height, obs, cfg["offset"], cfg["code"], model,
-                                   np.array([math.exp(lq)]), loc.mixing_height, beta=beta, meander=meander)
+                                   np.array([math.exp(lq)]), loc.mixing_height, beta=beta, meander=meander,
+                                   p_off=loc.p_off)
         return float(d[0, 0, 0])
 
     rng = np.random.default_rng(seed)

@@ -45,7 +45,7 @@ def _t_loglik(e, var, nu):
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, u, code, kind, table, lid,
-                q, conv, alpha, nu, beta, g_min, out, gmax):
+                q, conv, alpha, nu, beta, log_off, g_min, out, gmax):
     """out[c, h, k] = Σ_blocks log Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g_ihj) − ℓ(r_i | 0)]).
 
     j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block.
@@ -97,12 +97,12 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                 if not touched[hi]:
                     continue
                 for k in range(n_q):
-                    m = -np.inf
+                    m = log_off  # the source off during this block: the null likelihood (0 relative to it)
                     for j in range(n_k):
                         v = log_w[j] + beta * blk[hi, j, k]
                         if v > m:
                             m = v
-                    s = 0.0
+                    s = math.exp(log_off - m)
                     for j in range(n_k):
                         s += math.exp(log_w[j] + beta * blk[hi, j, k] - m)
                     acc[hi, k] += m + math.log(s)
@@ -154,7 +154,7 @@ def meander_blocks(time_s: np.ndarray, platform: np.ndarray, block_s: float, sd_
 
 def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: float, stability_code: float,
                         sigma_model, q_grid, mixing_height: float | None = None, alpha: float = ALPHA,
-                        nu: float = NU, beta: float = 1.0, meander: Meander | None = None):
+                        nu: float = NU, beta: float = 1.0, meander: Meander | None = None, p_off: float = 0.0):
     """Tempered log-likelihood ratio against "no source" for every cell × height × rate.
 
     Parameters
@@ -181,6 +181,11 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     meander : Meander, optional
         Per-block direction offsets marginalised inside each block (:func:`meander_blocks`); without it every
         observation uses ``wind_offset_deg`` alone.
+    p_off : float
+        Probability that the source is off (or its plume missed) during a block — an intermittent source; the
+        explicit background-only / missed-detection probabilities of Hutchinson et al. (2020), METHODS.md
+        §4.9: a block is then explained by background and noise alone. Without ``meander`` the whole survey is
+        one block (give blocks with ``meander_blocks(..., sd_deg=0)``).
 
     Returns
     -------
@@ -193,15 +198,18 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     if meander is None:
         meander = Meander(np.zeros(1), np.zeros(1), np.arange(n, dtype=np.int64), np.array([0, n], dtype=np.int64))
     theta = np.deg2rad(obs.wind_from_deg[None, :] + wind_offset_deg + meander.offsets_deg[:, None])
+    log_on = math.log1p(-p_off) if p_off > 0 else 0.0
+    log_off = math.log(p_off) if p_off > 0 else -np.inf
     out = np.empty((cell_east.size, heights.size, q_grid.size))
     reach = np.empty((cell_east.size, heights.size))
     lid = np.inf if mixing_height is None else float(mixing_height)
     _grid_delta(np.ascontiguousarray(cell_east, float), np.ascontiguousarray(cell_north, float),
                 np.ascontiguousarray(heights, float), obs.east, obs.north, obs.height, obs.enhancement,
                 obs.variance, np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta)),
-                np.ascontiguousarray(meander.log_weights, float), meander.order, meander.starts, obs.wind_speed,
+                np.ascontiguousarray(meander.log_weights + log_on, float), meander.order, meander.starts,
+                obs.wind_speed,
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
-                obs.ppb_per_g_m3, alpha, nu, float(beta), 1e-12, out, reach)
+                obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, out, reach)
     return out, reach
 
 

@@ -227,6 +227,9 @@ class SourceLocator:
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
+    p_off : float
+        Probability that the source is off (or its plume missed) during a block of ``meander_block_s``: an
+        intermittent source's silent crossings then cost little (:func:`plumetrace.locate.grid.grid_log_likelihood`).
     max_credible_radius : float or None
         A posterior whose 90 % radius exceeds this is evidence of a source somewhere, not a location: it is
         kept in ``unlocalised_`` instead of becoming a site [m]; None: every accepted posterior is a site.
@@ -293,7 +296,7 @@ class SourceLocator:
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
-                 combine_channels: bool = True, max_credible_radius: float | None = 150.0,
+                 combine_channels: bool = True, max_credible_radius: float | None = 150.0, p_off: float = 0.0,
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
@@ -325,6 +328,7 @@ class SourceLocator:
         self.mid_level = mid_level
         self.combine_channels = combine_channels
         self.max_credible_radius = max_credible_radius
+        self.p_off = p_off
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
         self.error_correlation_s = error_correlation_s
@@ -450,9 +454,9 @@ class SourceLocator:
 
     def _meander(self, obs: Observations):
         sd = self.meander_sd_
-        if not sd:
+        if not sd and not self.p_off:
             return None
-        return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd, self.meander_offsets)
+        return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
     def _meander_sd(self) -> float | None:
         """σ of the per-block direction offsets [deg]: given, or ``auto`` from the survey's wind variability.
@@ -498,7 +502,7 @@ class SourceLocator:
         acc = []
         for offset, code, m, weight in self._configs():
             delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, offset, code, self.sigma_models_[m], q,
-                                           self.mixing_height, beta=self._beta, meander=meander)
+                                           self.mixing_height, beta=self._beta, meander=meander, p_off=self.p_off)
             acc.append(log_integral_over_rate(delta)[:, 0] + math.log(weight))
         log_bf = _lse(np.stack(acc, axis=0), axis=0) - math.log(q.size)
         nx, ny = int(round((x1 - x0) / c)), int(round((y1 - y0) / c))
@@ -525,7 +529,7 @@ class SourceLocator:
         h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
         for model in self.sigma_models_:  # the coarse pass needs one height
             delta, _ = grid_log_likelihood(cx, cy, h_mid, obs, 0.0, code0, model, q, self.mixing_height,
-                                           beta=self._beta, meander=meander)
+                                           beta=self._beta, meander=meander, p_off=self.p_off)
             per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta)[:, 0])
         area = (x1 - x0) * (y1 - y0)
         box_xy = (x0, y0, x1, y1)
@@ -558,7 +562,7 @@ class SourceLocator:
             logpost = []
             for offset, code, m, weight in configs:
                 d, _ = grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models_[m], q,
-                                           self.mixing_height, beta=self._beta, meander=meander)
+                                           self.mixing_height, beta=self._beta, meander=meander, p_off=self.p_off)
                 logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
             prior = self._log_prior_cells(x, y, child_step, area, box_xy)
             return x, y, np.stack(logpost, axis=0) + prior[None, :, None, None]  # (config, cell, height, q)
@@ -648,7 +652,7 @@ class SourceLocator:
             offset, code, m, _ = configs[ic]
             d, _ = grid_log_likelihood(fx[cells], fy[cells], heights[ih:ih + 1], obs, offset, code,
                                        self.sigma_models_[m], q_fine, self.mixing_height, beta=self._beta,
-                                       meander=meander)
+                                       meander=meander, p_off=self.p_off)
             prof = d[:, 0, :] - _lse(d[:, 0, :], axis=1)[:, None]  # normalised rate profiles
             acc = np.logaddexp(acc, _lse(lq[ic, cells, ih][:, None] - total + prof, axis=0))
         mass = np.exp(acc - _lse(acc))
