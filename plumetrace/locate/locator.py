@@ -235,6 +235,8 @@ class SourceLocator:
         kept in ``unlocalised_`` instead of becoming a site [m]; None: every accepted posterior is a site.
     combine_channels : bool
         A site found in several gases takes the product of their position posteriors (:meth:`_combine`).
+    combine_weight : float
+        Power of each further gas's posterior in that product.
     mid_level : bool
         When the coarse spacing is an even multiple (≥ 4) of the fine one, evaluate the kept coarse region at
         twice the fine spacing first (evidence and the region holding 99.5 % of the posterior) and refine only
@@ -296,7 +298,8 @@ class SourceLocator:
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
-                 combine_channels: bool = True, max_credible_radius: float | None = 150.0, p_off: float = 0.0,
+                 combine_channels: bool = True, combine_weight: float = 0.5,
+                 max_credible_radius: float | None = 150.0, p_off: float = 0.0,
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
@@ -327,6 +330,7 @@ class SourceLocator:
         self.building_prior = building_prior
         self.mid_level = mid_level
         self.combine_channels = combine_channels
+        self.combine_weight = combine_weight
         self.max_credible_radius = max_credible_radius
         self.p_off = p_off
         self.max_groups = max_groups
@@ -734,8 +738,7 @@ class SourceLocator:
             out.append(est)
         return out
 
-    @staticmethod
-    def _combine(site: list[ChannelPosterior]) -> ChannelPosterior:
+    def _combine(self, site: list[ChannelPosterior]) -> ChannelPosterior:
         """The site's position posterior from all its gases: the lead channel's times the others' (one each).
 
         Only gases whose most probable position lies within both 90 % radii of the lead's are combined (a gas
@@ -743,7 +746,10 @@ class SourceLocator:
 
         Each channel's posterior is evaluated at the lead's cells (the nearest of its own cells within ¾ of a
         cell, else a floor of 10⁻⁶ of its peak: where it has not looked, it neither supports nor excludes a
-        source strongly). Gases of one source share its position; their sensors' noise is independent.
+        source strongly). Gases of one source share its position; their sensors' noise is independent, but
+        the plume's meander and intermittency are common to all of them, so each further gas enters with the
+        power ``combine_weight`` (½: the credible regions of a plain product held the truth in 78 % of the
+        suite's cases instead of 90 %).
         """
         from scipy.spatial import cKDTree
 
@@ -761,7 +767,8 @@ class SourceLocator:
         for p in use:
             d, i = cKDTree(p.cells).query(lead.cells)
             floor = 1e-6 * float(p.mass.max())
-            log_mass += np.log(np.where(d <= 0.75 * p.resolution, np.maximum(p.mass[i], floor), floor))
+            log_mass += self.combine_weight * np.log(np.where(d <= 0.75 * p.resolution, np.maximum(p.mass[i], floor),
+                                                              floor))
         mass = np.exp(log_mass - _lse(log_mass))
         k = int(np.argmax(mass))
         return replace(lead, mass=mass, east=float(lead.cells[k, 0]), north=float(lead.cells[k, 1]))
