@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from plumetrace.locate.observations import response_decay
 from plumetrace.physics.plume import unit_concentration_sigmas
 from plumetrace.physics.sigmas import FASTMATH, sigma_yz_scalar
 
@@ -44,12 +45,14 @@ def _t_loglik(e, var, nu):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, u, code, kind, table, lid,
-                q, conv, alpha, nu, beta, log_off, g_min, out, gmax):
-    """out[c, h, k] = Σ_blocks log Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g_ihj) − ℓ(r_i | 0)]).
+def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
+                lid, q, conv, alpha, nu, beta, log_off, g_min, out, gmax):
+    """out[c, h, k] = Σ_blocks log[p_off + Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
 
-    j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block.
-    The σ's of a (cell, observation, offset) are computed once for all release heights.
+    j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block;
+    g̃ is the unit-rate prediction passed through the sensor's first-order response (``decay``: per
+    observation, exp(−Δt/τ) since the previous one in ``order``; 0 restarts the filter). The σ's of a (cell,
+    observation, offset) are computed once for all release heights.
     """
     n_c = cx.size
     n_h = heights.size
@@ -58,11 +61,18 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
     n_b = starts.size - 1
     lq0 = math.log(q[0])
     dlq = math.log(q[n_q - 1] / q[0]) / (n_q - 1) if n_q > 1 else 1.0
+    filtered = False
+    for i in range(decay.size):
+        if decay[i] > 0.0:
+            filtered = True
+            break
     for c in numba.prange(n_c):
         blk = np.empty((n_h, n_k, n_q))
         acc = np.zeros((n_h, n_q))
         best = np.zeros(n_h)
         touched = np.zeros(n_h, dtype=np.bool_)
+        state = np.zeros((n_k, n_h))
+        raw = np.zeros(n_h)
         for b in range(n_b):
             touched[:] = False
             blk[:, :, :] = 0.0
@@ -72,16 +82,26 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                     dx = ox[i] - cx[c]
                     dy = oy[i] - cy[c]
                     x = -(dx * sin_k[j, i] + dy * cos_k[j, i])
-                    if x <= 0.0:
-                        continue
-                    y = dx * cos_k[j, i] - dy * sin_k[j, i]
-                    s_y, s_z = sigma_yz_scalar(x, code, kind, table)
-                    if abs(y) > LATERAL_CUT * s_y:
-                        continue
+                    plume = False
+                    if x > 0.0:
+                        y = dx * cos_k[j, i] - dy * sin_k[j, i]
+                        s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+                        if abs(y) <= LATERAL_CUT * s_y:
+                            plume = True
+                            for hi in range(n_h):
+                                raw[hi] = conv * unit_concentration_sigmas(x, y, oz[i], heights[hi], s_y, s_z, u[i],
+                                                                           lid)
+                    if not plume:
+                        if not filtered:
+                            continue
+                        raw[:] = 0.0
                     sd = math.sqrt(var[i])
                     base = _t_loglik(r[i], var[i], nu)
                     for hi in range(n_h):
-                        g = conv * unit_concentration_sigmas(x, y, oz[i], heights[hi], s_y, s_z, u[i], lid)
+                        g = raw[hi]
+                        if filtered:
+                            g = decay[i] * state[j, hi] + (1.0 - decay[i]) * g
+                            state[j, hi] = g
                         if g <= g_min or q[n_q - 1] * g < Q_NEGLIGIBLE * sd:
                             continue  # no rate on the grid makes this observation notice the cell
                         touched[hi] = True
@@ -196,7 +216,9 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     """
     n = len(obs)
     if meander is None:
-        meander = Meander(np.zeros(1), np.zeros(1), np.arange(n, dtype=np.int64), np.array([0, n], dtype=np.int64))
+        order = np.lexsort((obs.time, np.asarray(obs.platform).astype(str))).astype(np.int64)
+        meander = Meander(np.zeros(1), np.zeros(1), order, np.array([0, n], dtype=np.int64))
+    decay = response_decay(obs)
     theta = np.deg2rad(obs.wind_from_deg[None, :] + wind_offset_deg + meander.offsets_deg[:, None])
     log_on = math.log1p(-p_off) if p_off > 0 else 0.0
     log_off = math.log(p_off) if p_off > 0 else -np.inf
@@ -206,7 +228,7 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     _grid_delta(np.ascontiguousarray(cell_east, float), np.ascontiguousarray(cell_north, float),
                 np.ascontiguousarray(heights, float), obs.east, obs.north, obs.height, obs.enhancement,
                 obs.variance, np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta)),
-                np.ascontiguousarray(meander.log_weights + log_on, float), meander.order, meander.starts,
+                np.ascontiguousarray(meander.log_weights + log_on, float), meander.order, meander.starts, decay,
                 obs.wind_speed,
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
                 obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, out, reach)

@@ -32,7 +32,7 @@ from plumetrace.detect.attribution import log_sum_exp as _lse
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.grid import ALPHA, grid_log_likelihood, meander_blocks
-from plumetrace.locate.observations import Observations, build_observations
+from plumetrace.locate.observations import Observations, build_observations, sensor_response
 from plumetrace.physics.plume import plume_coupling
 from plumetrace.physics.sigmas import sigma_model
 from plumetrace.physics.species import SPECIES
@@ -227,6 +227,10 @@ class SourceLocator:
     evidence_resolution : float or None
         Cell size of the per-channel evidence maps kept for fusion across surveys (``evidence_``), on a lattice
         aligned to multiples of it in the survey's frame [m]; None: no maps.
+    lag_model : {"response", "shift"}
+        How a channel's lag (``lags``) enters: ``response`` — the sensor's first-order response (time constant
+        = lag) is applied to the predicted series (the forward operator includes the sensor: a crossing is
+        delayed *and* smeared along the track); ``shift`` — the readings are moved back by the lag.
     p_off : float
         Probability that the source is off (or its plume missed) during a block of ``meander_block_s``: an
         intermittent source's silent crossings then cost little (:func:`plumetrace.locate.grid.grid_log_likelihood`).
@@ -299,7 +303,7 @@ class SourceLocator:
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
                  combine_channels: bool = True, combine_weight: float = 0.5,
-                 max_credible_radius: float | None = 150.0, p_off: float = 0.0,
+                 max_credible_radius: float | None = 150.0, p_off: float = 0.0, lag_model: str = "response",
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
@@ -333,6 +337,9 @@ class SourceLocator:
         self.combine_weight = combine_weight
         self.max_credible_radius = max_credible_radius
         self.p_off = p_off
+        if lag_model not in ("response", "shift"):
+            raise ValueError("lag_model must be 'response' or 'shift'")
+        self.lag_model = lag_model
         self.max_groups = max_groups
         self.max_coarse_cells = max_coarse_cells
         self.error_correlation_s = error_correlation_s
@@ -453,8 +460,10 @@ class SourceLocator:
         stats = self.detector_.channel_stats_
         sig = {r.platform: r.sigma for r in stats[stats["channel"] == channel].itertuples()}
         bg = self.detector_.background_[channel].to_numpy(dtype=float)
-        return build_observations(survey, channel, bg, sig, float(lags.get(channel, 0.0)), self.bin_s,
-                                  wind=self.wind)
+        lag = float(lags.get(channel, 0.0))
+        if self.lag_model == "response":  # the sensor's first-order response is part of the forward operator
+            return build_observations(survey, channel, bg, sig, 0.0, self.bin_s, wind=self.wind, response_time=lag)
+        return build_observations(survey, channel, bg, sig, lag, self.bin_s, wind=self.wind)
 
     def _meander(self, obs: Observations):
         sd = self.meander_sd_
@@ -667,7 +676,7 @@ class SourceLocator:
         g = plume_coupling(obs.east, obs.north, obs.height, east, north, height, obs.wind_speed,
                            obs.wind_from_deg + offset, stability_label(code).item(), model=self.sigma_models_[model],
                            mixing_height=self.mixing_height, min_wind_speed=0.5)[:, 0]
-        return g * obs.ppb_per_g_m3
+        return sensor_response(obs, g * obs.ppb_per_g_m3)
 
     def _subtract(self, obs: Observations, post: ChannelPosterior) -> Observations:
         """Observations with a found source's plume explained away.

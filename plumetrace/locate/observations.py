@@ -38,6 +38,7 @@ class Observations:
     temperature: float  # K
     pressure: float  # Pa
     platform: np.ndarray
+    response_time: float = 0.0  # first-order time constant of the sensor modelled in the forward operator [s]
 
     @property
     def ppb_per_g_m3(self) -> float:
@@ -63,9 +64,52 @@ def _smoothed_wind(t: np.ndarray, speed: np.ndarray, direction: np.ndarray, wind
     return spd, frm
 
 
+def response_decay(obs: Observations, gap_factor: float = 5.0) -> np.ndarray:
+    """Per observation, the decay exp(−Δt/τ) of a first-order sensor since the platform's previous observation.
+
+    τ = ``obs.response_time``; Δt from the previous observation of the same platform in time; 0 (the filter
+    restarts) at a platform's first observation, after a gap longer than ``gap_factor`` × the median spacing, and
+    everywhere when τ = 0.
+    """
+    n = len(obs)
+    out = np.zeros(n)
+    tau = float(obs.response_time)
+    if tau <= 0 or n < 2:
+        return out
+    plat = np.asarray(obs.platform).astype(str)
+    for p in np.unique(plat):
+        idx = np.flatnonzero(plat == p)
+        idx = idx[np.argsort(obs.time[idx], kind="stable")]
+        dt = np.diff(obs.time[idx])
+        if dt.size == 0:
+            continue
+        gap = gap_factor * float(np.median(dt))
+        out[idx[1:]] = np.where(dt <= gap, np.exp(-dt / tau), 0.0)
+    return out
+
+
+def sensor_response(obs: Observations, values: np.ndarray) -> np.ndarray:
+    """Pass a predicted series (one value per observation) through the sensor's first-order response.
+
+    y_i = a_i y_{i−1} + (1 − a_i) x_i with a_i from :func:`response_decay` — the discrete first-order
+    (exponential) response of the sensor to a concentration that changes along the flight.
+    """
+    a = response_decay(obs)
+    x = np.asarray(values, float)
+    if not np.any(a):
+        return x.copy()
+    order = np.lexsort((obs.time, np.asarray(obs.platform).astype(str)))
+    y = np.empty_like(x)
+    prev = 0.0
+    for i in order:
+        prev = a[i] * prev + (1.0 - a[i]) * x[i]
+        y[i] = prev
+    return y
+
+
 def build_observations(survey: Survey, channel: str, background: np.ndarray, sigma_by_platform: dict,
                        lag_s: float = 0.0, bin_s: float = 1.0, wind_window_s: float = 60.0,
-                       wind: tuple[float, float] | None = None) -> Observations:
+                       wind: tuple[float, float] | None = None, response_time: float = 0.0) -> Observations:
     """Bin one channel of a survey for the locator.
 
     Parameters
@@ -78,7 +122,10 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
     sigma_by_platform : dict
         Platform → noise σ of the channel [channel unit].
     lag_s : float
-        Response lag of the channel [s].
+        Response lag of the channel [s]: readings are moved back by it (a pure delay).
+    response_time : float
+        Time constant of a first-order sensor [s], modelled in the forward operator instead
+        (:func:`sensor_response`; use with ``lag_s=0``).
     bin_s : float
         Bin length [s].
     wind_window_s : float
@@ -142,5 +189,5 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         north=allb["north"].to_numpy(), height=np.maximum(allb["height"].to_numpy(), 0.0),
         enhancement=allb["r"].to_numpy(), variance=allb["var"].to_numpy(),
         wind_speed=np.maximum(allb["speed"].to_numpy(), 0.5), wind_from_deg=allb["from"].to_numpy(),
-        temperature=temp, pressure=pres, platform=allb["platform"].to_numpy(),
+        temperature=temp, pressure=pres, platform=allb["platform"].to_numpy(), response_time=float(response_time),
     )

@@ -1,0 +1,59 @@
+"""Credible-region calibration on a batch of seeded scenarios (the simulator's meandering plume, not the
+locator's model): the 90 % regions must hold the truth in most cases without being uselessly wide."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from shapely.geometry import Point
+
+from plumetrace.io.survey import read_survey
+from plumetrace.locate import SourceLocator
+from plumetrace.sim.scenario import load_scenario
+from plumetrace.sim.simulate import simulate, write_simulation
+
+WINDS = ((3.0, 250.0), (4.0, 200.0), (3.5, 300.0), (5.0, 230.0), (2.5, 160.0), (4.5, 270.0), (3.0, 320.0),
+         (4.0, 120.0))
+
+
+def _survey(folder: Path, k: int):
+    u, wd = WINDS[k]
+    rng = np.random.default_rng(900 + k)
+    east, north = rng.uniform(-60, 60, 2)
+    sc = {"name": f"calib{k}", "seed": 900 + k, "origin": {"lat": 52.0907, "lon": 5.1214},
+          "start": f"2026-07-{k + 1:02d}T11:00:00Z", "town": {"blocks": [3, 3]},
+          "atmosphere": {"wind_speed": f"{u} m/s", "wind_from": f"{wd} deg", "stability": "D"},
+          "sources": [{"id": "lab", "class": "clandestine_lab",
+                       "position": {"east": f"{east:.1f} m", "north": f"{north:.1f} m"},
+                       "height": "4 m", "rate": "0.2 g/s"}],
+          "flights": [{"platform": "uav-1", "pattern": "lawnmower", "altitudes": ["20 m"], "spacing": "30 m",
+                       "speed": "8 m/s", "duration": "10 min", "rate_hz": 5,
+                       "area": {"center": {"east": "0 m", "north": "0 m"}, "width": "320 m", "height": "320 m",
+                                "margin": "0 m"},
+                       "sensors": ["acetone_ppb"]}]}
+    d = folder / f"s{k}"
+    d.mkdir()
+    (d / "scenario.yaml").write_text(yaml.safe_dump(sc, sort_keys=False))
+    scenario, base = load_scenario(d / "scenario.yaml")
+    sim = simulate(scenario, d / "scenario.yaml", base)
+    paths = write_simulation(sim, d)
+    survey = read_survey(paths["survey"])
+    lab = sim.truth["sources"][0]
+    return survey, survey.frame.to_local(lab["lat"], lab["lon"])
+
+
+@pytest.mark.slow
+def test_credible_regions_are_calibrated_on_seeded_scenarios(tmp_path):
+    inside, radii, errors = [], [], []
+    for k in range(len(WINDS)):
+        survey, (e, n) = _survey(tmp_path, k)
+        loc = SourceLocator().fit(survey)
+        assert loc.sources_, f"scenario {k}: no source found"
+        s = loc.sources_[0]
+        inside.append(s.credible90.buffer(1e-6).contains(Point(float(e), float(n))))
+        radii.append(s.credible90_radius_m)
+        errors.append(float(np.hypot(s.east - e, s.north - n)))
+    coverage = np.mean(inside)
+    assert coverage >= 0.75, (coverage, errors, radii)  # nominal 0.9; 8 cases
+    assert np.median(radii) < 60.0, radii  # and not by being uselessly wide
