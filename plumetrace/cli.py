@@ -444,7 +444,8 @@ def locate_cmd(
     = None,
     wind: Annotated[str | None, typer.Option(help="Fixed wind SPEED_MPS@FROM_DEG instead of the survey's.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object (contract 3).")] = False,
-    lag: Annotated[list[str] | None, typer.Option(help="Sensor response time (first-order time constant), COLUMN=SECONDS; repeatable.")] = None,
+    lag: Annotated[list[str] | None, typer.Option(help="Sensor response time (first-order time constant), "
+                                                  "COLUMN=SECONDS; repeatable.")] = None,
     map_path: Annotated[Path | None, typer.Option("--map", help="Posterior map PNG (default: next to the "
                                                   "survey, without --json).")] = None,
     mass_balance: Annotated[bool, typer.Option("--mass-balance", help="Also the flux-plane rate of every channel "
