@@ -1,6 +1,7 @@
 """Site assembly: combining a site's gases, exclusion of found sources, intermittency, broad posteriors."""
 
 import numpy as np
+import pytest
 
 from plumetrace.locate import SourceLocator
 from plumetrace.locate.grid import grid_log_likelihood, meander_blocks
@@ -59,3 +60,23 @@ def test_off_state_bounds_the_cost_of_a_silent_crossing():
     n_blocks = blocks.starts.size - 1
     assert mixed[0, 0, -1] >= n_blocks * np.log(0.2) - 1e-9
     assert mixed[0, 0, -1] > plain[0, 0, -1] + 10.0
+
+
+def test_sensor_response_matches_the_simulators_first_order_lag():
+    """The forward operator's sensor filter equals the simulator's first-order lag on the same series."""
+    from plumetrace.locate.observations import Observations, response_decay, sensor_response
+    from plumetrace.sim.sensors import first_order_lag
+
+    t = np.arange(0.0, 60.0, 1.0)
+    x = np.where((t > 20) & (t < 24), 50.0, 0.0)
+    n = t.size
+    obs = Observations(channel="acetone_ppb", species="acetone", time=t, east=np.zeros(n), north=np.zeros(n),
+                       height=np.zeros(n), enhancement=np.zeros(n), variance=np.ones(n), wind_speed=np.ones(n),
+                       wind_from_deg=np.zeros(n), temperature=288.15, pressure=101325.0,
+                       platform=np.array(["a"] * n), response_time=2.0)
+    y = sensor_response(obs, x)
+    np.testing.assert_allclose(y, first_order_lag(x, 1.0, 2.0), rtol=1e-9, atol=1e-9)
+    assert y.sum() == pytest.approx(x.sum(), rel=1e-3)  # a first-order response keeps the integral
+    assert response_decay(obs)[0] == 0.0 and response_decay(obs)[1] == pytest.approx(np.exp(-0.5))
+    obs.response_time = 0.0
+    np.testing.assert_array_equal(sensor_response(obs, x), x)
