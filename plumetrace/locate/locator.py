@@ -42,6 +42,7 @@ from plumetrace.signatures import load_source_classes
 DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
 COARSE_EVIDENCE_MARGIN = 10.0
 QUIET_MARGIN = -25.0  # [m] margin of the flown area searched for channels without events (inside it)
+QUIET_SKEW_LIMIT = 0.3  # a quiet channel whose residuals' mean exceeds their median by this (σ) is not searched
 BROADBAND = frozenset({"voc"})  # species keys of sensors that sum many compounds
 
 
@@ -111,6 +112,12 @@ def _children(parents: np.ndarray, parent_step: float, child_step: float):
     x = (parents[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
     y = (parents[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
     return x, y
+
+
+def _skewed(obs: Observations, limit: float = QUIET_SKEW_LIMIT) -> bool:
+    """Whether a channel's residuals are skewed positive beyond ``limit`` (mean − median, in noise units)."""
+    z = obs.enhancement / np.sqrt(obs.variance)
+    return bool(z.size >= 30 and float(np.mean(z) - np.median(z)) > limit)
 
 
 def _rejected(obs: Observations, log_bayes: float) -> ChannelPosterior:
@@ -303,7 +310,7 @@ class SourceLocator:
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
                  combine_channels: bool = True, combine_weight: float = 0.5,
-                 max_credible_radius: float | None = 150.0, p_off: float = 0.0, lag_model: str = "response",
+                 max_credible_radius: float | None = 100.0, p_off: float = 0.0, lag_model: str = "response",
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
@@ -374,6 +381,8 @@ class SourceLocator:
         self.evidence_ = {}
         for channel in channels + quiet:
             obs = self._observations(survey, channel, lags)
+            if channel in quiet and _skewed(obs):
+                continue  # clipped or quantised noise: its positive tail would read as a broad, weak source
             residual = obs
             found = []
             for _ in range(self.max_sources):

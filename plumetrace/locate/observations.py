@@ -179,6 +179,13 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         sigma = float(sigma_by_platform.get(str(platform), np.nanstd(resid))) * to_ppb
         # white noise of the bin plus the background's uncertainty (a 15-second block of samples)
         var = sigma**2 / agg["n"].to_numpy() + sigma**2 / max(15.0 / dt, 1.0)
+        # checked against the binned residuals themselves: where their robust spread (MAD; plume bins are a
+        # minority) exceeds the model's — drift, quantisation, ambient variability the detector's noise misses —
+        # the variance is scaled up to it (never down)
+        z = agg["r"].to_numpy() / np.sqrt(var)
+        if z.size >= 30:
+            spread = 1.4826 * float(np.median(np.abs(z - np.median(z))))
+            var = var * max(spread, 1.0) ** 2
         agg["var"] = var
         agg["from"] = np.mod(np.rad2deg(np.arctan2(-agg["u"], -agg["v"])), 360.0)
         agg["platform"] = str(platform)
