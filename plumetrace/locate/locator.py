@@ -310,7 +310,7 @@ class SourceLocator:
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
                  combine_channels: bool = True, combine_weight: float = 0.5,
-                 max_credible_radius: float | None = 100.0, p_off: float = 0.0, lag_model: str = "response",
+                 max_credible_radius: float | None = 100.0, p_off: float = 0.0, lag_model: str = "shift",
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
                  error_correlation_s: float = 5.0,
