@@ -245,7 +245,9 @@ class SourceLocator:
         A posterior whose 90 % radius exceeds this is evidence of a source somewhere, not a location: it is
         kept in ``unlocalised_`` instead of becoming a site [m]; None: every accepted posterior is a site.
     combine_channels : bool
-        A site found in several gases takes the product of their position posteriors (:meth:`_combine`).
+        A site found in several gases takes the product of their position posteriors (:meth:`_combine`). Off
+        by default: on the suite it placed one more building first but its credible regions held the truth in
+        74 % of cases instead of 84 %.
     combine_weight : float
         Power of each further gas's posterior in that product.
     mid_level : bool
@@ -309,7 +311,7 @@ class SourceLocator:
                  urban_with_buildings: bool = False, meander_sd_deg: float | str | None = None,
                  meander_block_s: float = 10.0, meander_offsets: int = 3, quiet_channels: bool = True,
                  exclusion_radius: float = 30.0, building_prior: float = 0.0, mid_level: bool = True,
-                 combine_channels: bool = True, combine_weight: float = 0.5,
+                 combine_channels: bool = False, combine_weight: float = 0.5,
                  max_credible_radius: float | None = 100.0, p_off: float = 0.0, lag_model: str = "shift",
                  max_groups: int = 5,
                  max_coarse_cells: int = 24,
