@@ -5,9 +5,14 @@ Reproduces the numbers in docs/localisation.md and `plumetrace.pipeline.PIPELINE
 * ``suite``: `plumetrace bench accuracy` on 24 scenarios (stability, wind, rate, targets, decoys, leaks,
   patterns) with the locator's defaults, with ``stability_spread``, with ``urban_with_buildings``;
 * ``demo``: `plumetrace demo` for seeds 1, 2, 3, 4, 7 with the single-survey defaults and with both options
-  (the pipeline's settings); prints the top-ranked site's class and distance to the hidden lab.
+  (the pipeline's settings); prints the top-ranked site's class and distance to the hidden lab;
+* ``lag``: the lag model on the benchmark survey of `plumetrace bench speed` (seeds 11, 12, 13: no lag given,
+  shift, response, meander) and on the eight seeded surveys of ``tests/locate/test_calibration.py``;
+* ``lag-suite``: shift against response on 16 suite scenarios;
+* ``combine``: the suite with ``combine_channels`` off (default) and on;
+* ``curtain``: the mass balance on simulated curtains of 0.05, 0.2 and 1 g/s.
 
-    python benchmarks/locator_options.py suite|demo [--out DIR]
+    python benchmarks/locator_options.py suite|demo|lag|lag-suite|combine|curtain [--out DIR]
 """
 
 from __future__ import annotations
@@ -50,14 +55,97 @@ def demo(out: str) -> None:
             print(f"seed {seed}, {name:>22}: {text} ({len(r.sites)} sites, {r.seconds:.0f} s)", flush=True)
 
 
+LAG_SUBSET = "01_*,03_*,06_*,08_*,09_*,10_*,12_*,13_*,14_*,15_*,16_*,21_*,22_*,23_*,25_*,32_*"
+
+
+def _summary(loc: dict) -> str:
+    return (f"found {loc['targets_found']}/{loc['targets']}, false sites {loc['false_sites']}, median error "
+            f"{loc['localisation_error_median_m']:.1f} m, coverage {loc['credible90_coverage']:.0%}, building top-1 "
+            f"{loc['building_top1']:.0%}")
+
+
+def lag() -> None:
+    """The lag model where one source is alone: the benchmark survey and the calibration batch."""
+    import math
+    import sys
+    from pathlib import Path
+
+    from plumetrace.bench.locate_speed import make_survey
+    from plumetrace.locate import SourceLocator
+
+    variants = {"no lag given": {}, "shift": {"lags": {"acetone_ppb": 2.0}},
+                "response": {"lags": {"acetone_ppb": 2.0}, "lag_model": "response"},
+                "no lag, meander 12°": {"meander_sd_deg": 12.0, "wind_offset_sd_deg": 0.0}}
+    for seed in (11, 12, 13):
+        survey, truth, _ = make_survey(seed, 30.0)
+        for name, params in variants.items():
+            p = SourceLocator(max_sources=1, max_groups=1, **params).fit(survey).posteriors_[0]
+            print(f"benchmark survey seed {seed}, {name:>20}: most probable cell "
+                  f"{math.hypot(p.east - truth[0], p.north - truth[1]):.1f} m from the lab", flush=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from shapely.geometry import Point
+
+    from tests.locate.test_calibration import WINDS, _survey
+
+    for name in ("shift", "response"):
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for k in range(len(WINDS)):
+                survey, (e, n) = _survey(Path(tmp), k)
+                params = variants[name]
+                loc = SourceLocator(**params).fit(survey)
+                if loc.sources_:
+                    s = loc.sources_[0]
+                    inside = s.credible90.buffer(1e-6).contains(Point(float(e), float(n)))
+                    rows.append(f"{math.hypot(s.east - e, s.north - n):.0f} m{'' if inside else ' (outside)'}")
+        print(f"calibration batch, {name}: {', '.join(rows)}", flush=True)
+
+
+def lag_suite() -> None:
+    """Shift against response on 16 suite scenarios."""
+    from plumetrace.bench.accuracy import run_accuracy
+
+    for name in ("shift", "response"):
+        loc = run_accuracy(select=LAG_SUBSET, progress=False, locator_params={"lag_model": name})["localisation"]
+        print(f"{name:>9}: {_summary(loc)}", flush=True)
+
+
+def combine() -> None:
+    """The whole suite with combine_channels off and on."""
+    from plumetrace.bench.accuracy import run_accuracy
+
+    for on in (False, True):
+        loc = run_accuracy(progress=False, locator_params={"combine_channels": on})["localisation"]
+        print(f"combine_channels={on}: {_summary(loc)}", flush=True)
+
+
+def curtain() -> None:
+    """Mass balance on simulated curtains."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from plumetrace.io.survey import read_survey
+    from plumetrace.locate.massbalance import MassBalance
+    from tests.locate.test_massbalance import _curtain_survey
+
+    for rate in (0.05, 0.2, 1.0):
+        with tempfile.TemporaryDirectory() as tmp:
+            path, truth = _curtain_survey(Path(tmp), rate)
+            e = MassBalance().fit(read_survey(path), ["acetone_ppb"]).estimates_[0]
+            lo, hi = e.rate_ci90_g_s
+            print(f"curtain {rate} g/s: {e.rate_g_s:.3f} g/s (90 % {lo:.3f}–{hi:.3f})", flush=True)
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "demo"])
+    ap.add_argument("what", choices=["suite", "demo", "lag", "lag-suite", "combine", "curtain"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
-    if args.what == "suite":
-        suite()
+    simple = {"suite": suite, "lag": lag, "lag-suite": lag_suite, "combine": combine, "curtain": curtain}
+    if args.what in simple:
+        simple[args.what]()
     elif args.out:
         demo(args.out)
     else:
