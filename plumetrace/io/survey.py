@@ -76,6 +76,13 @@ class Survey:
         return m.group(1), m.group(2)
 
 
+def mean_air(data: pd.DataFrame) -> tuple[float, float]:
+    """Mean air temperature [K] and pressure [Pa] of a survey's samples (ICAO standard values without them)."""
+    temp = float(np.nanmean(data["temp_c"])) + 273.15 if "temp_c" in data.columns else 288.15
+    pres = float(np.nanmean(data["pressure_hpa"])) * 100.0 if "pressure_hpa" in data.columns else 101325.0
+    return temp, pres
+
+
 def ppb_factor(unit: str, species: str, temperature=288.15, pressure=101325.0):
     """Factor from a channel's unit to mole fraction in ppb.
 

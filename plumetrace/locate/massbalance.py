@@ -33,11 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.survey import Survey, ppb_factor
-from plumetrace.physics.species import SPECIES
+from plumetrace.io.survey import Survey, mean_air, ppb_factor
+from plumetrace.physics.species import SPECIES, mass_concentration
 from plumetrace.physics.wind import wind_speed_power_law
-
-R_GAS = 8.314462618  # J mol⁻¹ K⁻¹
 
 
 def level_flight(t: np.ndarray, z: np.ndarray, window_s: float = 5.0, max_climb_mps: float = 0.3) -> np.ndarray:
@@ -253,8 +251,7 @@ class MassBalance:
         centre = plane_along * down + float(np.median(s[near])) * cross
         bounds = layer_bounds(levels)
         layer_of = np.clip(np.searchsorted(bounds, z, side="right") - 1, 0, levels.size - 1)
-        temp = float(np.nanmean(data["temp_c"])) + 273.15 if "temp_c" in data.columns else 288.15
-        pres = float(np.nanmean(data["pressure_hpa"])) * 100.0 if "pressure_hpa" in data.columns else 101325.0
+        temp, pres = mean_air(data)
         rng = np.random.default_rng(self.seed)
         # wind at the flight altitudes (measured) → reference at the mean sample height of the plane
         z_ref = float(np.nanmean(z[near]))
@@ -267,8 +264,8 @@ class MassBalance:
             if backgrounds is not None and ch in backgrounds:
                 x = x - np.asarray(backgrounds[ch], float)
             ppb = x * float(ppb_factor(unit, species, temp, pres))
-            # mole fraction → mass density: ρ = χ P M / (R T) [kg m⁻³, M in kg/mol] → g m⁻³
-            rho = ppb * 1e-9 * pres * SPECIES[species].molar_mass / (R_GAS * temp) * 1e3
+            # mole fraction → mass density ρ = χ P M / (R T) [kg m⁻³] → g m⁻³
+            rho = mass_concentration(ppb * 1e-9, SPECIES[species].molar_mass, temp, pres) * 1e3
             ok = near & np.isfinite(rho)
             dens, ses = [], []
             for k in range(levels.size):

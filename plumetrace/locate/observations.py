@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.survey import Survey, ppb_factor
+from plumetrace.io.survey import Survey, mean_air, ppb_factor
 from plumetrace.physics.species import SPECIES, mole_fraction
 
 
@@ -144,8 +144,7 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         raise InputError("the survey has no wind (wind_speed_mps, wind_dir_deg); give one with --wind "
                          "SPEED_MPS@FROM_DEG", survey.path)
     platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else np.full(len(data), "uav")
-    temp = float(np.nanmean(data["temp_c"])) + 273.15 if "temp_c" in data.columns else 288.15
-    pres = float(np.nanmean(data["pressure_hpa"])) * 100.0 if "pressure_hpa" in data.columns else 101325.0
+    temp, pres = mean_air(data)
     to_ppb = float(ppb_factor(unit, species, temp, pres))
     parts = []
     for platform in pd.unique(platforms):
