@@ -13,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from plumetrace.bench.scoring import SourcePrediction, score_detection, score_sources
+from plumetrace.bench.scoring import (
+    SourcePrediction,
+    encountered_sources,
+    score_detection,
+    score_sources,
+    true_encounters,
+)
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import class_patterns, ratios_pattern
 from plumetrace.exceptions import InputError
@@ -65,6 +71,7 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
                 for s in sim.truth["sources"]}
     scores = score_detection(detector.events_, sim.enhancement, sigma, emitters, patterns,
                              detector.flight_hours_, k_sigma)
+    encountered = encountered_sources(true_encounters(sim.enhancement, sigma, k_sigma))
     predictions, t_locate = None, None
     if locate:
         t2 = time.perf_counter()
@@ -81,6 +88,7 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
         "scenario": sc.name, "samples": len(sim.survey), "emitters": len(sim.emitters),
         "targets": sum(e.target for e in sim.emitters), "source_free": len(sim.emitters) == 0,
         **scores, "seconds_simulate": t_sim, "seconds_detect": t_detect, "seconds_locate": t_locate,
+        "targets_encountered": sorted(e.id for e in sim.emitters if e.target and e.id in encountered),
         "_predictions": predictions, "_truth": sim.truth,
     }
 
@@ -106,7 +114,8 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
             bar.advance(task)
     localisation = None
     if locate:
-        localisation = score_sources([r["_predictions"] for r in rows], [r["_truth"] for r in rows])
+        localisation = score_sources([r["_predictions"] for r in rows], [r["_truth"] for r in rows],
+                                     encountered=[set(r["targets_encountered"]) for r in rows])
         localisation["median_seconds_locate"] = float(np.median([r["seconds_locate"] for r in rows]))
     for r in rows:
         preds = r.pop("_predictions")
@@ -190,6 +199,9 @@ def render_accuracy(report: dict, console) -> None:
         t3.add_column("metric")
         t3.add_column("value", justify="right")
         rows = [("targets found", f"{loc['targets_found']} of {loc['targets']} ({pct(loc['detection_probability'])})"),
+                ("… of targets encountered ≥ 5σ", f"{loc.get('found_encountered', '–')} of "
+                                                   f"{loc.get('targets_encountered', '–')} "
+                                                   f"({pct(loc.get('detection_probability_encountered'))})"),
                 ("error median / p90 [m]", f"{num(loc['localisation_error_median_m'], '.1f')} / "
                                            f"{num(loc['localisation_error_p90_m'], '.1f')}"),
                 ("building top-1 / top-3", f"{pct(loc['building_top1'])} / {pct(loc['building_top3'])}"),

@@ -47,7 +47,8 @@ def _matches(pred_xy: np.ndarray, true_xy: np.ndarray, radius: float) -> list[tu
     return [(int(r), int(c), float(d[r, c])) for r, c in zip(rows, cols, strict=True) if d[r, c] <= radius]
 
 
-def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict], match_radius: float = 50.0) -> dict:
+def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict], match_radius: float = 50.0,
+                  encountered: list[set[str]] | None = None) -> dict:
     """Localisation metrics over a set of scenarios (see the module docstring).
 
     Parameters
@@ -58,14 +59,21 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
         Per scenario, the content of truth.json.
     match_radius : float
         Largest distance at which a prediction counts as finding an emitter [m].
+    encountered : list of set of str, optional
+        Per scenario, the ids of emitters that dominate at least one true encounter (:func:`encountered_sources`):
+        targets the survey never clearly crossed are then counted apart (``targets_encountered``,
+        ``found_encountered``), separating misses of the flight plan from misses of the locator.
     """
     n_targets = found = false_sites = 0
+    n_enc = found_enc = 0
     area = 0.0
     errors, factors, covered, covered_n = [], [], 0, 0
     top1 = top3 = with_building = 0
     confusion: dict[str, dict[str, int]] = {}
-    for preds, truth in zip(predictions, truths, strict=True):
+    for k, (preds, truth) in enumerate(zip(predictions, truths, strict=True)):
         emitters = truth["sources"]
+        seen = encountered[k] if encountered is not None else set()
+        n_enc += sum(1 for s in emitters if s["target"] and s["id"] in seen)
         area += truth["town"]["area_km2"]
         true_xy = np.array([[s["east_m"], s["north_m"]] for s in emitters]).reshape(-1, 2)
         pred_xy = np.array([[p.east, p.north] for p in preds]).reshape(-1, 2)
@@ -80,6 +88,7 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
             if not s["target"]:
                 continue
             found += 1
+            found_enc += s["id"] in seen
             errors.append(dist)
             if s.get("building_id"):
                 with_building += 1
@@ -103,6 +112,9 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
     return {
         "targets": n_targets, "targets_found": found,
         "detection_probability": found / n_targets if n_targets else None,
+        **({"targets_encountered": n_enc, "found_encountered": found_enc,
+            "detection_probability_encountered": found_enc / n_enc if n_enc else None}
+           if encountered is not None else {}),
         "false_sites": false_sites, "area_km2": area,
         "false_sites_per_km2": false_sites / area if area > 0 else None,
         "localisation_error_median_m": q(errors, 0.5), "localisation_error_p90_m": q(errors, 0.9),
@@ -142,6 +154,11 @@ def true_encounters(enhancement: pd.DataFrame, sigma: dict[str, float], k_sigma:
                     rows.append({"platform": platform, "channel": col, "t_start": t[a], "t_end": t[b - 1],
                                  "t_peak": t[p], "peak_sigma": enh[p] / s, "source": g["source"].iloc[p]})
     return pd.DataFrame(rows, columns=["platform", "channel", "t_start", "t_end", "t_peak", "peak_sigma", "source"])
+
+
+def encountered_sources(encounters: pd.DataFrame) -> set[str]:
+    """Ids of the emitters that dominate at least one true encounter (:func:`true_encounters`)."""
+    return {str(s) for s in encounters["source"].dropna().unique() if s}
 
 
 def score_detection(events: list, enhancement: pd.DataFrame, sigma: dict[str, float], emitters: dict,

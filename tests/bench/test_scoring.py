@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, mapping
 
-from plumetrace.bench.scoring import SourcePrediction, score_detection, score_sources, true_encounters
+from plumetrace.bench.scoring import (
+    SourcePrediction,
+    encountered_sources,
+    score_detection,
+    score_sources,
+    true_encounters,
+)
 
 
 def truth(sources, area=0.25):
@@ -38,6 +44,25 @@ def test_localisation_scores_by_hand():
     assert s["rate_error_factor_median"] == pytest.approx(2.0)
     assert s["credible90_coverage"] == pytest.approx(0.5)
     assert s["confusion"] == {"clandestine_lab": {"clandestine_lab": 1, "paint_shop": 1}, "bakery": {"bakery": 1}}
+
+
+def test_targets_never_encountered_are_counted_apart():
+    """A target the survey never crossed clearly is a miss of the flight plan, reported separately."""
+    truths = [truth([src("lab", 0, 0)]), truth([src("lab", 0, 0), src("lab2", 300, 300)])]
+    preds = [[SourcePrediction(5, 0)], [SourcePrediction(0, 10)]]
+    s = score_sources(preds, truths, encountered=[{"lab"}, {"lab", "d1"}])
+    assert s["targets"] == 3 and s["targets_found"] == 2
+    assert s["targets_encountered"] == 2 and s["found_encountered"] == 2
+    assert s["detection_probability_encountered"] == pytest.approx(1.0)
+    s = score_sources(preds, truths, encountered=[set(), {"lab2"}])
+    assert s["targets_encountered"] == 1 and s["found_encountered"] == 0
+    assert "targets_encountered" not in score_sources(preds, truths)
+
+
+def test_encountered_sources_from_true_encounters():
+    enc = true_encounters(enhancement(), {"x_ppb": 1.0}, k_sigma=5.0)
+    assert encountered_sources(enc) == {"lab"}
+    assert encountered_sources(true_encounters(enhancement(), {"x_ppb": 1.0}, k_sigma=9.0)) == set()
 
 
 def test_nothing_predicted():

@@ -80,3 +80,22 @@ def test_sensor_response_matches_the_simulators_first_order_lag():
     assert response_decay(obs)[0] == 0.0 and response_decay(obs)[1] == pytest.approx(np.exp(-0.5))
     obs.response_time = 0.0
     np.testing.assert_array_equal(sensor_response(obs, x), x)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_subtraction_removes_the_fitted_plume_and_keeps_a_fraction_as_model_error(alpha):
+    """The found plume is subtracted at its weighted least-squares rate; variance grows by (α·prediction)²."""
+    survey = synthetic_survey(0.003, seed=2)
+    loc = SourceLocator(stability="D", dispersion="briggs_rural", wind_offset_sd_deg=0.0, max_sources=1,
+                        subtract_error=alpha).fit(survey)
+    obs = loc._observations(survey, "ch4_ppm", {})
+    post = loc.posteriors_[0]
+    out = loc._subtract(obs, post)
+    cfg = post.config
+    pred = obs.enhancement - out.enhancement
+    g = loc._prediction(obs, cfg["east"], cfg["north"], cfg["height"], cfg["offset"], cfg["code"], cfg["model"])
+    q = float(np.sum(g * obs.enhancement / obs.variance) / np.sum(g * g / obs.variance))
+    np.testing.assert_allclose(pred, q * g, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out.variance, obs.variance + (alpha * pred) ** 2, rtol=1e-12)
+    peak = int(np.argmax(obs.enhancement))
+    assert abs(out.enhancement[peak]) < 0.5 * obs.enhancement[peak]  # the plume is explained away
