@@ -10,9 +10,12 @@ Reproduces the numbers in docs/localisation.md and `plumetrace.pipeline.PIPELINE
   shift, response, meander) and on the eight seeded surveys of ``tests/locate/test_calibration.py``;
 * ``lag-suite``: shift against response on 16 suite scenarios;
 * ``combine``: the suite with ``combine_channels`` off (default) and on;
-* ``curtain``: the mass balance on simulated curtains of 0.05, 0.2 and 1 g/s.
+* ``curtain``: the mass balance on simulated curtains of 0.05, 0.2 and 1 g/s;
+* ``settings``: the whole suite with the defaults and one setting changed at a time (the evidence threshold
+  ``min_log_bayes``, the subtraction's model error ``subtract_error``, ``building_prior``); about 7 minutes
+  per variant on 2 cores.
 
-    python benchmarks/locator_options.py suite|demo|lag|lag-suite|combine|curtain [--out DIR]
+    python benchmarks/locator_options.py suite|demo|lag|lag-suite|combine|curtain|settings [--out DIR]
 """
 
 from __future__ import annotations
@@ -59,9 +62,12 @@ LAG_SUBSET = "01_*,03_*,06_*,08_*,09_*,10_*,12_*,13_*,14_*,15_*,16_*,21_*,22_*,2
 
 
 def _summary(loc: dict) -> str:
-    return (f"found {loc['targets_found']}/{loc['targets']}, false sites {loc['false_sites']}, median error "
+    enc = (f" ({loc['found_encountered']}/{loc['targets_encountered']} encountered)"
+           if "targets_encountered" in loc else "")
+    return (f"found {loc['targets_found']}/{loc['targets']}{enc}, false sites {loc['false_sites']}, median error "
             f"{loc['localisation_error_median_m']:.1f} m, coverage {loc['credible90_coverage']:.0%}, building top-1 "
-            f"{loc['building_top1']:.0%}")
+            f"{loc['building_top1']:.0%}/{loc['building_top3']:.0%}, rate factor "
+            f"{loc['rate_error_factor_median']:.2f}, median {loc['median_seconds_locate']:.1f} s")
 
 
 def lag() -> None:
@@ -119,6 +125,24 @@ def combine() -> None:
         print(f"combine_channels={on}: {_summary(loc)}", flush=True)
 
 
+SETTINGS_VARIANTS = {
+    "defaults": {},
+    "subtract_error=1.0": {"subtract_error": 1.0},
+    "min_log_bayes=8": {"min_log_bayes": 8.0},
+    "min_log_bayes=6": {"min_log_bayes": 6.0},
+    "building_prior=0.7": {"building_prior": 0.7},
+}
+
+
+def settings() -> None:
+    """The whole suite with one setting changed at a time."""
+    from plumetrace.bench.accuracy import run_accuracy
+
+    for name, params in SETTINGS_VARIANTS.items():
+        loc = run_accuracy(progress=False, locator_params=params)["localisation"]
+        print(f"{name:>20}: {_summary(loc)}", flush=True)
+
+
 def curtain() -> None:
     """Mass balance on simulated curtains."""
     import sys
@@ -140,10 +164,11 @@ def curtain() -> None:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "demo", "lag", "lag-suite", "combine", "curtain"])
+    ap.add_argument("what", choices=["suite", "demo", "lag", "lag-suite", "combine", "curtain", "settings"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
-    simple = {"suite": suite, "lag": lag, "lag-suite": lag_suite, "combine": combine, "curtain": curtain}
+    simple = {"suite": suite, "lag": lag, "lag-suite": lag_suite, "combine": combine, "curtain": curtain,
+              "settings": settings}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

@@ -32,6 +32,9 @@ def test_harness_scores_a_subset():
     assert set(loc) >= {"detection_probability", "false_sites_per_km2", "localisation_error_median_m",
                         "building_top1", "building_top3", "rate_error_factor_median", "credible90_coverage"}
     assert rows["38_source_free_1"]["sources_predicted"] == 0
+    # the lab of 14_rate_0p1 peaks above 5 σ: it counts among the targets the survey encountered
+    assert lab["targets_encountered"] == ["lab"] and rows["38_source_free_1"]["targets_encountered"] == []
+    assert loc["targets_encountered"] == 1 and loc["found_encountered"] == loc["targets_found"]
 
 
 def test_cli_accuracy_json_and_bad_suite(tmp_path):
