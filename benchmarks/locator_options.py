@@ -128,6 +128,7 @@ def combine() -> None:
 SETTINGS_VARIANTS = {
     "defaults": {},
     "subtract_error=1.0": {"subtract_error": 1.0},
+    "subtract_error=0.3": {"subtract_error": 0.3},
     "min_log_bayes=8": {"min_log_bayes": 8.0},
     "min_log_bayes=6": {"min_log_bayes": 6.0},
     "building_prior=0.7": {"building_prior": 0.7},
