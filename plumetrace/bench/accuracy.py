@@ -13,13 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plumetrace.bench.scoring import (
-    SourcePrediction,
-    encountered_sources,
-    score_detection,
-    score_sources,
-    true_encounters,
-)
+from plumetrace.bench.scoring import SourcePrediction, score_detection, score_sources
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import class_patterns, ratios_pattern
 from plumetrace.exceptions import InputError
@@ -71,7 +65,7 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
                 for s in sim.truth["sources"]}
     scores = score_detection(detector.events_, sim.enhancement, sigma, emitters, patterns,
                              detector.flight_hours_, k_sigma)
-    encountered = encountered_sources(true_encounters(sim.enhancement, sigma, k_sigma))
+    encountered = set(scores.pop("sources_encountered"))
     predictions, t_locate = None, None
     if locate:
         t2 = time.perf_counter()

@@ -231,4 +231,5 @@ def score_detection(events: list, enhancement: pd.DataFrame, sigma: dict[str, fl
         "attributed": len(attributions), "mixed": mixed, "labelled": len(labelled),
         "correct": sum(1 for a in labelled if a[2]),
         "exact": sum(1 for a in labelled if a[0] == a[1]), "confusion": confusion,
+        "sources_encountered": sorted(encountered_sources(enc)),
     }
