@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plumetrace.bench.scoring import SourcePrediction, score_detection, score_sources
+from plumetrace.bench.scoring import SourcePrediction, observable_sources, score_detection, score_sources
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import class_patterns, ratios_pattern
 from plumetrace.exceptions import InputError
@@ -66,6 +66,7 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
     scores = score_detection(detector.events_, sim.enhancement, sigma, emitters, patterns,
                              detector.flight_hours_, k_sigma)
     encountered = set(scores.pop("sources_encountered"))
+    observable = observable_sources(sim.enhancement, sigma)
     predictions, t_locate = None, None
     if locate:
         t2 = time.perf_counter()
@@ -83,6 +84,7 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
         "targets": sum(e.target for e in sim.emitters), "source_free": len(sim.emitters) == 0,
         **scores, "seconds_simulate": t_sim, "seconds_detect": t_detect, "seconds_locate": t_locate,
         "targets_encountered": sorted(e.id for e in sim.emitters if e.target and e.id in encountered),
+        "targets_observable": sorted(e.id for e in sim.emitters if e.target and e.id in observable),
         "_predictions": predictions, "_truth": sim.truth,
     }
 
@@ -109,7 +111,8 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
     localisation = None
     if locate:
         localisation = score_sources([r["_predictions"] for r in rows], [r["_truth"] for r in rows],
-                                     encountered=[set(r["targets_encountered"]) for r in rows])
+                                     encountered=[set(r["targets_encountered"]) for r in rows],
+                                     observable=[set(r["targets_observable"]) for r in rows])
         localisation["median_seconds_locate"] = float(np.median([r["seconds_locate"] for r in rows]))
     for r in rows:
         preds = r.pop("_predictions")
@@ -193,6 +196,9 @@ def render_accuracy(report: dict, console) -> None:
         t3.add_column("metric")
         t3.add_column("value", justify="right")
         rows = [("targets found", f"{loc['targets_found']} of {loc['targets']} ({pct(loc['detection_probability'])})"),
+                ("… of targets observable (strongest plume of a sample ≥ 1σ)",
+                 f"{loc.get('found_observable', '–')} of {loc.get('targets_observable', '–')} "
+                 f"({pct(loc.get('detection_probability_observable'))}; ceiling {pct(loc.get('found_ceiling'))})"),
                 ("… of targets encountered ≥ 5σ", f"{loc.get('found_encountered', '–')} of "
                                                    f"{loc.get('targets_encountered', '–')} "
                                                    f"({pct(loc.get('detection_probability_encountered'))})"),

@@ -48,7 +48,7 @@ def _matches(pred_xy: np.ndarray, true_xy: np.ndarray, radius: float) -> list[tu
 
 
 def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict], match_radius: float = 50.0,
-                  encountered: list[set[str]] | None = None) -> dict:
+                  encountered: list[set[str]] | None = None, observable: list[set[str]] | None = None) -> dict:
     """Localisation metrics over a set of scenarios (see the module docstring).
 
     Parameters
@@ -63,9 +63,15 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
         Per scenario, the ids of emitters that dominate at least one true encounter (:func:`encountered_sources`):
         targets the survey never clearly crossed are then counted apart (``targets_encountered``,
         ``found_encountered``), separating misses of the flight plan from misses of the locator.
+    observable : list of set of str, optional
+        Per scenario, the ids of emitters whose plume is the strongest signal of at least one sample
+        (:func:`observable_sources`): a target outside it left no trace in the survey that any method could
+        find (``targets_observable``, ``found_observable``; ``found_ceiling``, the share of all targets that
+        are observable, bounds ``detection_probability`` from above).
     """
     n_targets = found = false_sites = 0
     n_enc = found_enc = 0
+    n_obs = found_obs = 0
     area = 0.0
     errors, factors, covered, covered_n = [], [], 0, 0
     top1 = top3 = with_building = 0
@@ -74,6 +80,8 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
         emitters = truth["sources"]
         seen = encountered[k] if encountered is not None else set()
         n_enc += sum(1 for s in emitters if s["target"] and s["id"] in seen)
+        traced = observable[k] if observable is not None else set()
+        n_obs += sum(1 for s in emitters if s["target"] and s["id"] in traced)
         area += truth["town"]["area_km2"]
         true_xy = np.array([[s["east_m"], s["north_m"]] for s in emitters]).reshape(-1, 2)
         pred_xy = np.array([[p.east, p.north] for p in preds]).reshape(-1, 2)
@@ -89,6 +97,7 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
                 continue
             found += 1
             found_enc += s["id"] in seen
+            found_obs += s["id"] in traced
             errors.append(dist)
             if s.get("building_id"):
                 with_building += 1
@@ -115,6 +124,10 @@ def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict],
         **({"targets_encountered": n_enc, "found_encountered": found_enc,
             "detection_probability_encountered": found_enc / n_enc if n_enc else None}
            if encountered is not None else {}),
+        **({"targets_observable": n_obs, "found_observable": found_obs,
+            "detection_probability_observable": found_obs / n_obs if n_obs else None,
+            "found_ceiling": n_obs / n_targets if n_targets else None}
+           if observable is not None else {}),
         "false_sites": false_sites, "area_km2": area,
         "false_sites_per_km2": false_sites / area if area > 0 else None,
         "localisation_error_median_m": q(errors, 0.5), "localisation_error_p90_m": q(errors, 0.9),
@@ -154,6 +167,23 @@ def true_encounters(enhancement: pd.DataFrame, sigma: dict[str, float], k_sigma:
                     rows.append({"platform": platform, "channel": col, "t_start": t[a], "t_end": t[b - 1],
                                  "t_peak": t[p], "peak_sigma": enh[p] / s, "source": g["source"].iloc[p]})
     return pd.DataFrame(rows, columns=["platform", "channel", "t_start", "t_end", "t_peak", "peak_sigma", "source"])
+
+
+def observable_sources(enhancement: pd.DataFrame, sigma: dict[str, float], k_sigma: float = 1.0) -> set[str]:
+    """Ids of the emitters whose plume is the strongest signal of at least one sample reading ≥ ``k_sigma`` σ.
+
+    ``enhancement`` is ``Simulation.enhancement`` (its ``source`` column names, per sample, the emitter with the
+    strongest signal in noise units); a sample counts when any channel's noise-free enhancement reaches
+    ``k_sigma`` times that channel's noise σ. An emitter outside this set was off, or outside every plume the
+    platforms crossed, or always under a stronger neighbour's plume: the survey holds no trace of it.
+    """
+    if enhancement.empty or "source" not in enhancement:
+        return set()
+    strong = np.zeros(len(enhancement), dtype=bool)
+    for col, s in sigma.items():
+        if f"enh_{col}" in enhancement and s > 0:
+            strong |= enhancement[f"enh_{col}"].to_numpy(dtype=float) >= k_sigma * s
+    return {str(v) for v in enhancement["source"].to_numpy()[strong] if isinstance(v, str) and v}
 
 
 def encountered_sources(encounters: pd.DataFrame) -> set[str]:

@@ -35,6 +35,7 @@ def test_harness_scores_a_subset():
     # the lab of 14_rate_0p1 peaks above 5 σ: it counts among the targets the survey encountered
     assert lab["targets_encountered"] == ["lab"] and rows["38_source_free_1"]["targets_encountered"] == []
     assert loc["targets_encountered"] == 1 and loc["found_encountered"] == loc["targets_found"]
+    assert lab["targets_observable"] == ["lab"] and loc["targets_observable"] == 1 and loc["found_ceiling"] == 1.0
 
 
 def test_cli_accuracy_json_and_bad_suite(tmp_path):

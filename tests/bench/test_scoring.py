@@ -8,6 +8,7 @@ from shapely.geometry import Point, mapping
 from plumetrace.bench.scoring import (
     SourcePrediction,
     encountered_sources,
+    observable_sources,
     score_detection,
     score_sources,
     true_encounters,
@@ -63,6 +64,27 @@ def test_encountered_sources_from_true_encounters():
     enc = true_encounters(enhancement(), {"x_ppb": 1.0}, k_sigma=5.0)
     assert encountered_sources(enc) == {"lab"}
     assert encountered_sources(true_encounters(enhancement(), {"x_ppb": 1.0}, k_sigma=9.0)) == set()
+
+
+def test_targets_without_a_trace_bound_the_found_share():
+    """A target that left no trace (off while the platforms were downwind) caps what any locator can find."""
+    truths = [truth([src("lab", 0, 0)]), truth([src("lab", 0, 0), src("lab2", 300, 300)])]
+    preds = [[SourcePrediction(5, 0)], [SourcePrediction(0, 10)]]
+    s = score_sources(preds, truths, observable=[{"lab"}, {"lab"}])
+    assert s["targets_observable"] == 2 and s["found_observable"] == 2
+    assert s["detection_probability_observable"] == pytest.approx(1.0)
+    assert s["found_ceiling"] == pytest.approx(2 / 3) and s["detection_probability"] == pytest.approx(2 / 3)
+    assert "found_ceiling" not in score_sources(preds, truths)
+
+
+def test_observable_sources_need_a_sample_they_dominate_above_noise():
+    enh = enhancement()
+    assert observable_sources(enh, {"x_ppb": 1.0}) == {"lab"}
+    assert observable_sources(enh, {"x_ppb": 1.0}, k_sigma=9.0) == set()  # its strongest sample reads 8 σ
+    weak = enh.assign(enh_x_ppb=enh["enh_x_ppb"] * 0.1)  # 0.8 σ at most: no sample shows it
+    assert observable_sources(weak, {"x_ppb": 1.0}) == set()
+    shadowed = enh.assign(source=np.where(enh["enh_x_ppb"] > 0, "bakery", ""))  # always under a stronger plume
+    assert observable_sources(shadowed, {"x_ppb": 1.0}) == {"bakery"}
 
 
 def test_nothing_predicted():
