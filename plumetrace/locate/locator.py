@@ -175,6 +175,12 @@ class SourceEstimate:
     rates_g_s: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     posterior: ChannelPosterior | None = field(default=None, repr=False)
+    rates_ci90_g_s: dict = field(default_factory=dict)
+    mean_east: float = math.nan
+    mean_north: float = math.nan
+    mean_lat: float = math.nan
+    mean_lon: float = math.nan
+    credible90_equivalent_radius_m: float = math.nan
 
 
 class SourceLocator:
@@ -756,12 +762,18 @@ class SourceLocator:
                 if ratio and ratio > 0:
                     species, rate, ci = cls.primary, rate * ratio, (ci[0] * ratio, ci[1] * ratio)
             lat, lon = survey.frame.to_wgs84(lead.east, lead.north)
+            mean_e, mean_n = (float(v) for v in lead.mass @ lead.cells)
+            mean_lat, mean_lon = survey.frame.to_wgs84(mean_e, mean_n)
+            region = lead.credible_polygon()
             est = SourceEstimate(
                 east=lead.east, north=lead.north, lat=float(lat), lon=float(lon), height_m=lead.height,
                 species=species, rate_g_s=rate, rate_ci90_g_s=ci, credible90_radius_m=lead.credible_radius(),
-                credible90=lead.credible_polygon(), log_bayes=lead.log_bayes, source_class=label,
+                credible90=region, log_bayes=lead.log_bayes, source_class=label,
                 class_probability=prob, class_probabilities=probs,
-                rates_g_s={k: v[0] for k, v in rates.items()}, channels=[p.channel for p in site], posterior=lead)
+                rates_g_s={k: v[0] for k, v in rates.items()}, channels=[p.channel for p in site], posterior=lead,
+                rates_ci90_g_s=self._species_intervals(survey, lead, rates, obs_cache),
+                mean_east=mean_e, mean_north=mean_n, mean_lat=float(mean_lat), mean_lon=float(mean_lon),
+                credible90_equivalent_radius_m=math.sqrt(region.area / math.pi))
             if buildings is not None:
                 self._buildings(est, lead, buildings)
             out.append(est)
@@ -837,6 +849,15 @@ class SourceLocator:
             return lead.rate_g_s, lead.rate_ci90_g_s
         allb = np.maximum(np.concatenate(samples), 0.0)
         return float(central), (float(np.quantile(allb, 0.05)), float(np.quantile(allb, 0.95)))
+
+    def _species_intervals(self, survey, lead: ChannelPosterior, rates: dict, cache) -> dict[str, tuple[float, float]]:
+        """90 % interval of every species' rate at the site (:meth:`_rate_interval` on its channel)."""
+        out = {}
+        for ch in survey.channels:
+            species = Survey.channel_parts(ch)[0]
+            if species in rates and ch in cache:
+                out[species] = self._rate_interval(cache[ch], lead)[1]
+        return out
 
     def _site_rates(self, survey, lead: ChannelPosterior, lags, cache) -> dict[str, tuple[float, float]]:
         """Weighted least-squares rate of every channel's species with the position fixed at the site."""
