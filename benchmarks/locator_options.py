@@ -13,9 +13,12 @@ Reproduces the numbers in docs/localisation.md and `plumetrace.pipeline.PIPELINE
 * ``curtain``: the mass balance on simulated curtains of 0.05, 0.2 and 1 g/s;
 * ``settings``: the whole suite with the defaults and one setting changed at a time (the evidence threshold
   ``min_log_bayes``, the subtraction's model error ``subtract_error``, ``building_prior``); about 7 minutes
-  per variant on 2 cores.
+  per variant on 2 cores;
+* ``oracle``: the whole suite with the scenario's true Pasquill class and σ family given to the locator
+  (``stability``, ``dispersion`` from ``truth.json``): how much of the error is the weather the locator has to
+  estimate.
 
-    python benchmarks/locator_options.py suite|demo|lag|lag-suite|combine|curtain|settings [--out DIR]
+    python benchmarks/locator_options.py suite|demo|lag|lag-suite|combine|curtain|settings|oracle [--out DIR]
 """
 
 from __future__ import annotations
@@ -144,6 +147,17 @@ def settings() -> None:
         print(f"{name:>20}: {_summary(loc)}", flush=True)
 
 
+def oracle() -> None:
+    """The whole suite with the true stability class and σ family given."""
+    from plumetrace.bench.accuracy import run_accuracy
+
+    def truth_weather(truth: dict) -> dict:
+        return {"stability": truth["weather"]["stability"], "dispersion": truth["weather"]["dispersion"]}
+
+    loc = run_accuracy(progress=False, locator_params=truth_weather)["localisation"]
+    print(f"{'true weather given':>20}: {_summary(loc)}", flush=True)
+
+
 def curtain() -> None:
     """Mass balance on simulated curtains."""
     import sys
@@ -165,11 +179,12 @@ def curtain() -> None:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["suite", "demo", "lag", "lag-suite", "combine", "curtain", "settings"])
+    ap.add_argument("what", choices=["suite", "demo", "lag", "lag-suite", "combine", "curtain", "settings",
+                                         "oracle"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"suite": suite, "lag": lag, "lag-suite": lag_suite, "combine": combine, "curtain": curtain,
-              "settings": settings}
+              "settings": settings, "oracle": oracle}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

@@ -41,8 +41,12 @@ def scenario_files(suite: str | Path, select: str | None = None) -> list[Path]:
     return files
 
 
-def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_params: dict | None = None) -> dict:
-    """Simulate one scenario, detect and attribute, and score; returns a row of the report."""
+def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_params=None) -> dict:
+    """Simulate one scenario, detect and attribute, and score; returns a row of the report.
+
+    ``locator_params``: keyword arguments of :class:`~plumetrace.locate.SourceLocator`, or a function of the
+    scenario's truth (``truth.json`` content) returning them — an oracle ablation (the true weather given).
+    """
     t0 = time.perf_counter()
     sc, base = load_scenario(path)
     sim = simulate(sc, path, base)
@@ -70,7 +74,8 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
     predictions, t_locate = None, None
     if locate:
         t2 = time.perf_counter()
-        locator = SourceLocator(**{"lags": lags, **(locator_params or {})}).fit(survey, sim.town.buildings)
+        params = locator_params(sim.truth) if callable(locator_params) else locator_params
+        locator = SourceLocator(**{"lags": lags, **(params or {})}).fit(survey, sim.town.buildings)
         t_locate = time.perf_counter() - t2
         predictions = [
             SourcePrediction(east=e.east, north=e.north, rate_g_s=e.rate_g_s, species=e.species,
@@ -90,10 +95,11 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
 
 
 def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, progress: bool = True,
-                 k_sigma: float = 5.0, locate: bool = True, locator_params: dict | None = None) -> dict:
+                 k_sigma: float = 5.0, locate: bool = True, locator_params=None) -> dict:
     """Run the accuracy benchmark on a suite and aggregate (JSON-ready).
 
-    ``locator_params`` are keyword arguments of :class:`~plumetrace.locate.SourceLocator` (for ablations).
+    ``locator_params`` are keyword arguments of :class:`~plumetrace.locate.SourceLocator` (for ablations), or
+    a function of each scenario's truth returning them (:func:`run_scenario`).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -20,7 +20,14 @@ def test_suite_has_the_required_spread():
 
 
 def test_harness_scores_a_subset():
-    report = run_accuracy(select="14_rate_0p1,38_source_free_1", progress=False)
+    seen = []
+
+    def params(truth):  # per-scenario locator settings from the truth (oracle ablations); here the defaults
+        seen.append(truth["weather"]["stability"])
+        return {}
+
+    report = run_accuracy(select="14_rate_0p1,38_source_free_1", progress=False, locator_params=params)
+    assert len(seen) == 2 and set(seen) <= set("ABCDEF")
     rows = {r["scenario"]: r for r in report["scenarios"]}
     assert rows["38_source_free_1"]["encounters"] == 0 and rows["38_source_free_1"]["source_free"]
     lab = rows["14_rate_0p1"]
