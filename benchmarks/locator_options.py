@@ -19,9 +19,15 @@ Reproduces the numbers in docs/localisation.md and `plumetrace.pipeline.PIPELINE
   estimate;
 * ``inline``: two steady CH4 sources in line with the wind (0.5 g/s, and 0.3 g/s 190 m downwind of it;
   transects 30 m apart at 15 m, noise 3 ppb): the evidence for the downwind source after the upwind one is
-  subtracted — as found, and at its true position and rate (the best any re-fit of the first source could do).
+  subtracted — as found, and at its true position and rate (the best any re-fit of the first source could do);
+* ``alongwind``: the locator's marginal log-likelihood (over wind offsets, σ families, heights and the rate)
+  on a line along the wind and one across it through the lab of ``04_stability_D`` (its acetone channel);
+* ``kernel``: where the grid locator's time goes on the benchmark survey of `plumetrace bench speed` (each
+  call of the compiled likelihood kernel: cells, heights, seconds).
 
-    python benchmarks/locator_options.py suite|demo|lag|lag-suite|combine|curtain|settings|oracle|inline [--out DIR]
+    python benchmarks/locator_options.py WHAT [--out DIR]
+
+    WHAT: suite, demo, lag, lag-suite, combine, curtain, settings, oracle, inline, alongwind, kernel
 """
 
 from __future__ import annotations
@@ -205,6 +211,84 @@ def inline() -> None:
               f"evidence with the upwind one subtracted exactly: {second.log_bayes:.1f} nats", flush=True)
 
 
+def alongwind(scenario: str = "04_stability_D", channel: str = "acetone_ppb") -> None:
+    """Marginal log-likelihood along and across the wind through a scenario's target."""
+    import math
+    from pathlib import Path
+
+    import numpy as np
+
+    from plumetrace.bench.accuracy import DEFAULT_SUITE
+    from plumetrace.detect.attribution import log_sum_exp
+    from plumetrace.io.crs import LocalFrame
+    from plumetrace.io.survey import survey_from_dataframe
+    from plumetrace.locate import SourceLocator
+    from plumetrace.locate.grid import grid_log_likelihood
+    from plumetrace.locate.locator import log_integral_over_rate
+    from plumetrace.sim.scenario import load_scenario
+    from plumetrace.sim.simulate import simulate
+
+    path = Path(DEFAULT_SUITE) / f"{scenario}.yaml"
+    sc, base = load_scenario(path)
+    sim = simulate(sc, path, base)
+    channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+    survey = survey_from_dataframe(sim.survey, channels, path, LocalFrame(sc.origin.lat, sc.origin.lon))
+    lags = {s["column"]: s["lag_s"] for p in sim.truth["platforms"] for s in p["sensors"]}
+    loc = SourceLocator(lags=lags).fit(survey, sim.town.buildings)
+    obs = loc._observations(survey, channel, lags)
+    lab = next(s for s in sim.truth["sources"] if s["target"])
+    wd = math.radians(sim.truth["weather"]["wind_from_deg"])
+    upwind, cross = np.array([math.sin(wd), math.cos(wd)]), np.array([math.cos(wd), -math.sin(wd)])
+    q = np.logspace(math.log10(loc.q_range[0]), math.log10(loc.q_range[1]), loc.n_q)
+    offsets = np.arange(-60.0, 61.0, 10.0)
+    print(f"{scenario}, {channel}, class {loc.stability_}; log-likelihood ratio [nats] at offsets [m] from the "
+          f"lab ({lab['east_m']:.0f}, {lab['north_m']:.0f})")
+    for name, vec in (("along (+ upwind)", upwind), ("across", cross)):
+        x, y = lab["east_m"] + offsets * vec[0], lab["north_m"] + offsets * vec[1]
+        terms = []
+        for offset, code, m, weight in loc._configs():
+            d, _ = grid_log_likelihood(x, y, np.asarray(loc.heights, float), obs, offset, code, loc.sigma_models_[m],
+                                       q, loc.mixing_height, beta=loc._beta, meander=loc._meander(obs),
+                                       p_off=loc.p_off)
+            terms.append(log_integral_over_rate(d) + math.log(weight))
+        total = log_sum_exp(np.stack(terms), axis=(0, 2)) - math.log(q.size * len(loc.heights))
+        print(f"{name:>17}: " + "  ".join(f"{o:+.0f}: {v:.1f}" for o, v in zip(offsets, total, strict=True)),
+              flush=True)
+
+
+def kernel() -> None:
+    """Time of each likelihood-kernel call of the grid locator on the benchmark survey."""
+    import time
+
+    import plumetrace.locate.locator as locator_module
+    from plumetrace.bench.locate_speed import make_survey
+    from plumetrace.locate import SourceLocator
+    from plumetrace.sim.sensors import CATALOGUE
+
+    survey, _, channel = make_survey(11, 30.0)
+    lags = {channel: CATALOGUE[channel].lag}
+    SourceLocator(lags=lags).fit(survey)  # compile
+    original = locator_module.grid_log_likelihood
+    calls = []
+
+    def timed(cx, cy, heights, *args, **kwargs):
+        t0 = time.perf_counter()
+        out = original(cx, cy, heights, *args, **kwargs)
+        calls.append((cx.size, heights.size, time.perf_counter() - t0))
+        return out
+
+    locator_module.grid_log_likelihood = timed
+    try:
+        t0 = time.perf_counter()
+        SourceLocator(lags=lags).fit(survey)
+        total = time.perf_counter() - t0
+    finally:
+        locator_module.grid_log_likelihood = original
+    for cells, heights, seconds in calls:
+        print(f"kernel call: {cells:5d} cells × {heights} heights: {seconds:.3f} s")
+    print(f"kernel {sum(c[2] for c in calls):.2f} s of {total:.2f} s in {len(calls)} calls", flush=True)
+
+
 def curtain() -> None:
     """Mass balance on simulated curtains."""
     import sys
@@ -227,11 +311,11 @@ def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["suite", "demo", "lag", "lag-suite", "combine", "curtain", "settings",
-                                         "oracle", "inline"])
+                                         "oracle", "inline", "alongwind", "kernel"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"suite": suite, "lag": lag, "lag-suite": lag_suite, "combine": combine, "curtain": curtain,
-              "settings": settings, "oracle": oracle, "inline": inline}
+              "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind, "kernel": kernel}
     if args.what in simple:
         simple[args.what]()
     elif args.out:
