@@ -755,7 +755,8 @@ class SourceLocator:
             species = lead.species
             if lead.channel not in obs_cache:
                 obs_cache[lead.channel] = self._observations(survey, lead.channel, lags)
-            rate, ci = self._rate_interval(obs_cache[lead.channel], lead)
+            intervals = self._channel_rates(survey, lead, rates, obs_cache)
+            rate, ci = intervals.get(lead.channel) or self._rate_interval(obs_cache[lead.channel], lead)
             if cls is not None and cls.primary in rates and cls.primary != lead.species:
                 # report the class's primary species, scaled from the located channel's posterior
                 ratio = rates[cls.primary][0] / max(rates[lead.species][0], 1e-30) if lead.species in rates else None
@@ -771,7 +772,7 @@ class SourceLocator:
                 credible90=region, log_bayes=lead.log_bayes, source_class=label,
                 class_probability=prob, class_probabilities=probs,
                 rates_g_s={k: v[0] for k, v in rates.items()}, channels=[p.channel for p in site], posterior=lead,
-                rates_ci90_g_s=self._species_intervals(survey, lead, rates, obs_cache),
+                rates_ci90_g_s={Survey.channel_parts(ch)[0]: v[1] for ch, v in intervals.items()},
                 mean_east=mean_e, mean_north=mean_n, mean_lat=float(mean_lat), mean_lon=float(mean_lon),
                 credible90_equivalent_radius_m=math.sqrt(region.area / math.pi))
             if buildings is not None:
@@ -850,14 +851,13 @@ class SourceLocator:
         allb = np.maximum(np.concatenate(samples), 0.0)
         return float(central), (float(np.quantile(allb, 0.05)), float(np.quantile(allb, 0.95)))
 
-    def _species_intervals(self, survey, lead: ChannelPosterior, rates: dict, cache) -> dict[str, tuple[float, float]]:
-        """90 % interval of every species' rate at the site (:meth:`_rate_interval` on its channel)."""
-        out = {}
-        for ch in survey.channels:
-            species = Survey.channel_parts(ch)[0]
-            if species in rates and ch in cache:
-                out[species] = self._rate_interval(cache[ch], lead)[1]
-        return out
+    def _channel_rates(self, survey, lead: ChannelPosterior, rates: dict, cache) -> dict:
+        """Channel → (rate, 90 % interval) at the site, for every channel whose species has a rate.
+
+        One :meth:`_rate_interval` per channel; the lead channel's is the headline rate.
+        """
+        return {ch: self._rate_interval(cache[ch], lead) for ch in survey.channels
+                if ch in cache and Survey.channel_parts(ch)[0] in rates}
 
     def _site_rates(self, survey, lead: ChannelPosterior, lags, cache) -> dict[str, tuple[float, float]]:
         """Weighted least-squares rate of every channel's species with the position fixed at the site."""
