@@ -30,8 +30,8 @@ import numba
 import numpy as np
 
 from plumetrace.locate.observations import response_decay
-from plumetrace.physics.plume import unit_concentration_sigmas
-from plumetrace.physics.sigmas import FASTMATH, sigma_yz_scalar
+from plumetrace.physics.plume import FASTMATH, unit_concentration_sigmas
+from plumetrace.physics.sigmas import sigma_yz_scalar
 
 NU = 4.0
 ALPHA = 1.0

@@ -20,16 +20,14 @@ References
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from plumetrace.physics._kernels import CUT_SIGMAS, FASTMATH, gaussian_pair, growth
+from plumetrace.physics._kernels import unit_concentration_sigmas as unit_concentration_sigmas
 from plumetrace.physics.sigmas import (
-    FASTMATH,
     MODEL_PARAMETRIC,
-    _growth,
     averaging_time_factor,
     sigma_model,
     sigma_yz_scalar,
@@ -38,64 +36,6 @@ from plumetrace.physics.stability import stability_code
 
 #: Winds below this speed are reset to it (EPA-454/R-99-005 §6.9) [m s⁻¹].
 MIN_WIND_SPEED = 1.0
-#: Pairs farther off-axis than this many σy are skipped (exp(-0.5·9²) ≈ 2.6e-18).
-_CUT_SIGMAS = 9.0
-_CUT2 = _CUT_SIGMAS * _CUT_SIGMAS
-_N_IMAGES = 4
-_TWO_PI = 2.0 * math.pi
-_SQRT_TWO_PI = math.sqrt(2.0 * math.pi)
-
-
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def _vertical_term(z, h, sz, lid):
-    """Sum of the vertical Gaussian and its images (Turner 1994 eq. 3.5), 1 for each unit of mass."""
-    if lid == np.inf:
-        a = (z - h) / sz
-        b = (z + h) / sz
-        return math.exp(-0.5 * a * a) + math.exp(-0.5 * b * b)
-    if z > lid or h > lid:
-        return 0.0
-    if sz > 1.6 * lid:
-        return _SQRT_TWO_PI * sz / lid
-    total = 0.0
-    for n in range(-_N_IMAGES, _N_IMAGES + 1):
-        a = (z - h + 2.0 * n * lid) / sz
-        b = (z + h + 2.0 * n * lid) / sz
-        total += math.exp(-0.5 * a * a) + math.exp(-0.5 * b * b)
-    return total
-
-
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def _pair(x, y, z, h, sy, sz, lid):
-    """Concentration × wind speed per unit emission rate [m⁻²] given x > 0, y and the σ's."""
-    inv_sy = 1.0 / sy
-    inv_sz = 1.0 / sz
-    ry = y * inv_sy
-    ry2 = ry * ry
-    if ry2 > _CUT2:
-        return 0.0
-    if lid == np.inf:
-        # exp(-ry²/2)·[exp(-a²/2) + exp(-b²/2)] = exp(-(ry² + a²)/2)·[1 + exp(-2zh/σz²)]
-        a = (z - h) * inv_sz
-        e = ry2 + a * a
-        if e > _CUT2:
-            return 0.0
-        return math.exp(-0.5 * e) * (1.0 + math.exp(-2.0 * z * h * inv_sz * inv_sz)) * inv_sy * inv_sz / _TWO_PI
-    return math.exp(-0.5 * ry2) * _vertical_term(z, h, sz, lid) * inv_sy * inv_sz / _TWO_PI
-
-
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def unit_concentration_sigmas(x, y, z, h, s_y, s_z, u, lid):
-    """Concentration per unit emission rate [s m⁻³] at plume coordinates with the σ's given (compiled kernel).
-
-    ``x`` > 0 downwind and ``y`` crosswind of the source [m], ``z``, ``h`` receptor and release heights [m],
-    ``s_y``, ``s_z`` the spreads at x [m], ``u`` wind speed [m s⁻¹], ``lid`` mixing height [m] or inf. For
-    kernels that evaluate several release heights per (receptor, source) pair, whose σ's do not depend on the
-    height. Same equation as :func:`gaussian_plume`.
-    """
-    return _pair(x, y, z, h, s_y, s_z, lid) / u
-
-
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def unit_concentration_scalar(dx, dy, z, h, sin_t, cos_t, u, code, kind, table, sy_scale, lid):
     """Concentration per unit emission rate [s m⁻³] of one source at one receptor (compiled scalar kernel).
@@ -111,7 +51,7 @@ def unit_concentration_scalar(dx, dy, z, h, sin_t, cos_t, u, code, kind, table, 
         return 0.0
     y = dx * cos_t - dy * sin_t
     s_y, s_z = sigma_yz_scalar(x, code, kind, table)
-    return _pair(x, y, z, h, s_y * sy_scale, s_z, lid) / u
+    return gaussian_pair(x, y, z, h, s_y * sy_scale, s_z, lid) / u
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -125,8 +65,8 @@ def _receptor_sum(xr, yr, zr, u, sin_t, cos_t, code, lid, scale, sx, sy, sh, q, 
         az, bz, cz, dz = table[lo, 4], table[lo, 5], table[lo, 6], table[lo, 7]
     # a cheap cone test before the σ's: σy <= (ay·x + dy)·scale whenever cy <= 0
     cone = fast and cy <= 0.0
-    cone_a = _CUT_SIGMAS * ay * scale
-    cone_d = _CUT_SIGMAS * dy * scale
+    cone_a = CUT_SIGMAS * ay * scale
+    cone_d = CUT_SIGMAS * dy * scale
     inv_u = 1.0 / u
     acc = 0.0
     for j in range(sx.size):
@@ -139,11 +79,11 @@ def _receptor_sum(xr, yr, zr, u, sin_t, cos_t, code, lid, scale, sx, sy, sh, q, 
             y = dx * cos_t - dy_ * sin_t
             if not (cone and abs(y) > cone_a * x + cone_d):
                 if fast:
-                    s_y = ay * x * _growth(1.0 + by * x, cy) + dy
-                    s_z = az * x * _growth(1.0 + bz * x, cz) + dz
+                    s_y = ay * x * growth(1.0 + by * x, cy) + dy
+                    s_z = az * x * growth(1.0 + bz * x, cz) + dz
                 else:
                     s_y, s_z = sigma_yz_scalar(x, code, kind, table)
-                value = _pair(x, y, zr, sh[j], s_y * scale, s_z, lid) * inv_u
+                value = gaussian_pair(x, y, zr, sh[j], s_y * scale, s_z, lid) * inv_u
         if matrix:
             row_out[j] = value
         acc += q[j] * value

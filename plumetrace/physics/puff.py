@@ -22,12 +22,11 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from plumetrace.physics.plume import _vertical_term
-from plumetrace.physics.sigmas import FASTMATH, sigma_model, sigma_yz_scalar
+from plumetrace.physics._kernels import CUT_SIGMAS, FASTMATH, vertical_term
+from plumetrace.physics.sigmas import sigma_model, sigma_yz_scalar
 from plumetrace.physics.stability import stability_code
 
 _TWO_PI_3_2 = (2.0 * math.pi) ** 1.5
-_CUT = 9.0
 #: Floor on the wind speed used for puff travel [m s⁻¹]; puffs, unlike the steady plume, handle light winds.
 MIN_PUFF_WIND_SPEED = 0.05
 
@@ -83,9 +82,9 @@ def _puff_kernel(rt, rx, ry, rz, re, rn, rs, code, lid, pt, px, py, ph, pm, pe, 
             dx = rx[i] - (px[k] + re[i] - pe[k])
             dy = ry[i] - (py[k] + rn[i] - pn[k])
             r2 = (dx * dx + dy * dy) / (sy * sy)
-            if r2 > _CUT * _CUT:
+            if r2 > CUT_SIGMAS * CUT_SIGMAS:
                 continue
-            acc += pm[k] * math.exp(-0.5 * r2) * _vertical_term(rz[i], ph[k], sz, lid[i]) / (
+            acc += pm[k] * math.exp(-0.5 * r2) * vertical_term(rz[i], ph[k], sz, lid[i]) / (
                 _TWO_PI_3_2 * sy * sy * sz
             )
         out[i] = acc

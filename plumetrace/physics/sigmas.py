@@ -29,12 +29,11 @@ References
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from plumetrace.physics._kernels import FASTMATH, growth
 from plumetrace.physics.stability import stability_code
 
 SIGMA_MODELS: tuple[str, ...] = ("briggs_rural", "briggs_urban", "isc3_rural", "parametric")
@@ -103,10 +102,6 @@ ISC3_SIGMA_Z_B = np.array(
 ISC3_STRICT = np.array([True, False, False, False, False, False])
 ISC3_SIGMA_Z_CAP = 5000.0
 
-#: LLVM fast-math flags of the compiled kernels: reassociation, reciprocals, contraction and fast
-#: approximate functions, but *not* "no NaNs / no infinities", so inf lids and NaN checks keep their meaning.
-FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-
 MODEL_PARAMETRIC = 0
 MODEL_ISC3 = 1
 
@@ -166,23 +161,9 @@ def sigma_model(model: str = "briggs_rural", coefficients: ArrayLike | None = No
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def _growth(base, power):
-    """base**power with the exponents of the published tables done without pow()."""
-    if power == -0.5:
-        return 1.0 / math.sqrt(base)
-    if power == 0.0:
-        return 1.0
-    if power == 0.5:
-        return math.sqrt(base)
-    if power == -1.0:
-        return 1.0 / base
-    return base**power
-
-
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _parametric_row(x, table, row):
-    sy = table[row, 0] * x * _growth(1.0 + table[row, 1] * x, table[row, 2]) + table[row, 3]
-    sz = table[row, 4] * x * _growth(1.0 + table[row, 5] * x, table[row, 6]) + table[row, 7]
+    sy = table[row, 0] * x * growth(1.0 + table[row, 1] * x, table[row, 2]) + table[row, 3]
+    sz = table[row, 4] * x * growth(1.0 + table[row, 5] * x, table[row, 6]) + table[row, 7]
     return sy, sz
 
 

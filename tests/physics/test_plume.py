@@ -105,7 +105,9 @@ def _crosswind_integral(x, h, cls, model, lid=None):
     """∫∫ C·u dy dz over the plane x = const (Simpson's rule on a fine grid)."""
     sy, sz = dispersion_coefficients(x, cls, model=model)
     y = np.linspace(-10 * sy, 10 * sy, 801)
-    top = lid if lid is not None else h + 10 * sz
+    # the plume's own depth, or the lid where the plume has reached it (a grid over a lid far above a thin plume
+    # would resolve the plume with a few points)
+    top = min(lid, h + 10 * sz) if lid is not None else h + 10 * sz
     z = np.linspace(0.0, top, 1601)
     yy, zz = np.meshgrid(y, z, indexing="ij")
     u = 2.5
