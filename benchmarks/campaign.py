@@ -50,7 +50,9 @@ def make_surveys(folder: Path, n: int) -> list[Path]:
 
 def run(paths: list[Path], folder: Path, workers: int | None) -> dict:
     """One campaign into a fresh store."""
-    from plumetrace.pipeline import run_campaign
+    import contextlib
+
+    from plumetrace.pipeline import dask_executor, run_campaign
     from plumetrace.store import Store
 
     db = folder / f"campaign_{workers or 0}.db"
@@ -58,7 +60,10 @@ def run(paths: list[Path], folder: Path, workers: int | None) -> dict:
         db.unlink()
     store = Store(f"sqlite:///{db}")
     t0 = time.perf_counter()
-    summary = run_campaign(paths, store, workers=workers, progress=False)
+    with contextlib.ExitStack() as stack:
+        executor, memory = stack.enter_context(dask_executor(workers)) if workers else (None, None)
+        summary = run_campaign(paths, store, executor=executor, worker_memory=memory, workers=workers,
+                               progress=False)
     wall = time.perf_counter() - t0
     return {"workers": workers, "surveys": summary.ingested, "seconds": wall,
             "surveys_per_minute": 60.0 * summary.ingested / wall, "peak_rss_mb": summary.peak_rss_mb,

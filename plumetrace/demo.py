@@ -69,7 +69,7 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     """Simulate, analyse, fuse and report (see the module docstring)."""
     import yaml
 
-    from plumetrace.io.crs import geodesic_distance_m
+    from plumetrace.geo.crs import geodesic_distance_m
     from plumetrace.pipeline import run_campaign
     from plumetrace.sim.scenario import load_scenario
     from plumetrace.sim.sensors import CATALOGUE

@@ -1,56 +1,31 @@
 """Files → surveys → hits → estimates → sites, for one flight or a Dask-parallel campaign.
 
-:func:`analyze_survey` is the unit of work: it reads one survey in the campaign frame, detects, locates
-(keeping each channel's evidence map) and returns a picklable :class:`SurveyResult`; it touches no database,
-so it runs anywhere (in the process, or on Dask workers). :func:`run_campaign` hashes the files, skips those
-already in the store (re-ingesting is a no-op), analyses the rest — in the process, on a Dask
-``LocalCluster`` with ``workers`` single-threaded worker processes, or on an existing scheduler — and writes
-each result in its own transaction as it arrives (one writer, so SQLite never sees two). It then fuses all
-the store's evidence into sites (:class:`plumetrace.fuse.SiteFuser`) and replaces the sites in one
-transaction. A file that fails is reported with its error and loses nothing else.
+:func:`analyze_survey` is the unit of work: it reads one survey in the campaign frame, detects, locates with
+the ``campaign`` preset (:mod:`plumetrace.locate.presets`: the single-survey physics plus evidence maps) and
+returns a picklable :class:`~plumetrace.locate.SurveyResult`; it touches no database, so it runs anywhere (in
+the process, or on Dask workers). :func:`run_campaign` hashes the files, skips those already in the store
+(re-ingesting is a no-op), analyses the rest — in the process, or on any :class:`concurrent.futures.Executor`
+such as the one of a Dask client (:func:`dask_executor` builds it; the caller owns it) — and writes each result
+in its own transaction as it arrives (one writer, so SQLite never sees two). It then fuses all the store's
+evidence into sites (:class:`plumetrace.fuse.SiteFuser`) and replaces the sites in one transaction. A survey
+that fails — bad input or an internal error — is reported with its file and loses nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from plumetrace.exceptions import InputError
+from plumetrace.locate.presets import CAMPAIGN_PRESET, locator_settings
+from plumetrace.locate.result import SurveyResult
 
-#: Locator settings of the pipeline: evidence maps for fusion; channel sources within 25 m are one site (in a
-#: dense neighbourhood a bakery and a lab 30 m apart must stay two); the stability class marginalised with its
-#: neighbours and urban dispersion when building footprints are given. Measured on five demo campaigns (seeds
-#: 1, 2, 3, 4, 7: three days each): the top-ranked site lay within 15 m of the hidden lab in 3 of 5 with these
-#: settings against 1 of 5 with the single-survey defaults (which are better on the single-survey suite);
-#: `python benchmarks/locator_options.py demo|suite` reproduces both. A survey accepts a source alone at the
-#: fusion's confirmation threshold (10 nats, :class:`plumetrace.fuse.SiteFuser`), not the single-survey
-#: default of 8: weaker evidence goes to the evidence maps, where repeated surveys add it up.
-PIPELINE_LOCATOR = {"evidence_resolution": 25.0, "merge_radius": 25.0, "stability_spread": True,
-                    "urban_with_buildings": True, "min_log_bayes": 10.0}
-
-
-@dataclass
-class SurveyResult:
-    """Everything the store keeps of one analysed survey."""
-
-    content_hash: str
-    path: str
-    format: str
-    platform: str | None
-    start_time: float
-    end_time: float
-    n_samples: int
-    channels: list
-    wind_source: str | None
-    stability: str | None
-    extent: tuple
-    meta: dict
-    seconds: float
-    hits: list = field(default_factory=list)
-    estimates: list = field(default_factory=list)
-    maps: list = field(default_factory=list)
+__all__ = ["CampaignSummary", "SurveyResult", "analyze_survey", "dask_executor", "file_hash", "fuse_store",
+           "ranked_sites", "run_campaign"]
 
 
 @dataclass
@@ -83,16 +58,28 @@ def file_hash(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _refuse_flight_log(path: Path) -> None:
+    """A flight log carries no gas readings: say how to join it with its sensor logger."""
+    from plumetrace.io.flightlog import FLIGHT_LOG_FORMATS, detect_format
+
+    fmt = detect_format(path)
+    if fmt in FLIGHT_LOG_FORMATS:
+        raise InputError(f"is a flight log ({fmt}) without gas readings; join it with its sensor logger first: "
+                         f"plumetrace convert {path.name} --sensor SENSOR.csv --out SURVEY.csv", path)
+
+
 def survey_origin(path: str | Path) -> tuple[float, float]:
     """Centre (lat, lon) of a survey file, for fixing a campaign frame."""
     from plumetrace.io.survey import read_survey
 
+    _refuse_flight_log(Path(path))
     s = read_survey(path)
     return s.frame.lat0, s.frame.lon0
 
 
 def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict | None = None,
-                   buildings: str | None = None, threads: int | None = None) -> SurveyResult:
+                   buildings: str | None = None, threads: int | None = None,
+                   preset: str = CAMPAIGN_PRESET) -> SurveyResult:
     """Detect, locate and summarise one survey file in the campaign frame centred at ``origin``.
 
     Parameters
@@ -103,17 +90,17 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
     origin : (float, float)
         Campaign frame origin (lat, lon): evidence maps of all surveys share its lattice.
     locator : dict, optional
-        Keyword arguments of :class:`~plumetrace.locate.SourceLocator`.
+        Keyword arguments of :class:`~plumetrace.locate.SourceLocator` on top of the preset (e.g. ``lags``).
     buildings : str, optional
         Building footprints (GeoJSON, contract 2) for building attribution.
     threads : int, optional
         Numba threads for this call (Dask workers use 1, so that N workers use N cores).
+    preset : str
+        Locator preset (:data:`plumetrace.locate.PRESETS`).
     """
-    from plumetrace.io.crs import LocalFrame
-    from plumetrace.io.flightlog import detect_format
+    from plumetrace.geo.crs import LocalFrame
     from plumetrace.io.survey import read_survey
-    from plumetrace.locate import SourceLocator
-    from plumetrace.locate.report import source_to_dict
+    from plumetrace.locate import SourceLocator, source_record
 
     if threads is not None:
         import numba
@@ -121,10 +108,7 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     t0 = time.perf_counter()
     path = Path(path)
-    fmt = detect_format(path)
-    if fmt in ("px4-ulog", "ardupilot-dataflash", "mavlink-tlog"):
-        raise InputError(f"is a flight log ({fmt}) without gas readings; join it with its sensor logger first: "
-                         f"plumetrace convert {path.name} --sensor SENSOR.csv --out SURVEY.csv", path)
+    _refuse_flight_log(path)
     frame = LocalFrame(*origin)
     survey = read_survey(path, frame=frame)
     footprints = None
@@ -132,24 +116,11 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         from plumetrace.io.buildings import read_buildings
 
         footprints, _ = read_buildings(buildings, frame)
-    loc = SourceLocator(**{**PIPELINE_LOCATOR, **(locator or {})}).fit(survey, footprints)
+    loc = SourceLocator(**locator_settings(preset, **(locator or {}))).fit(survey, footprints)
     d = survey.data
     hits = [{"t_start": float(e.t_start), "t_end": float(e.t_end), "lat": float(e.lat), "lon": float(e.lon),
              "channels": list(e.channels), "peak_sigma": float(e.peak_sigma), "source_class": e.label,
              "class_probability": float(e.probability)} for e in loc.detector_.events_]
-    estimates = []
-    for est in loc.sources_:
-        j = source_to_dict(est, frame)
-        estimates.append({
-            "lat": float(est.lat), "lon": float(est.lon), "east": float(est.east), "north": float(est.north),
-            "height_m": float(est.height_m), "species": est.species, "channels": list(est.channels),
-            "rate_g_s": float(est.rate_g_s), "rate_lo_g_s": float(est.rate_ci90_g_s[0]),
-            "rate_hi_g_s": float(est.rate_ci90_g_s[1]), "radius90_m": float(est.credible90_radius_m),
-            "credible90_geojson": j["credible90"], "log_bayes": float(est.log_bayes),
-            "source_class": est.source_class, "class_probability": float(est.class_probability),
-            "building_id": est.building_id,
-            "building_probability": None if est.building_probability is None else float(est.building_probability),
-        })
     platform = None
     if "platform" in d.columns and d["platform"].notna().any():
         platform = str(d["platform"].dropna().iloc[0])
@@ -158,26 +129,27 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
     meta = {k: v for k, v in survey.metadata.items() if isinstance(v, (str, int, float, bool, type(None), list,
                                                                        dict))}
     return SurveyResult(
-        content_hash=file_hash(path), path=str(path), format="survey-csv", platform=platform,
-        start_time=float(d["time"].iloc[0]), end_time=float(d["time"].iloc[-1]), n_samples=int(len(d)),
-        channels=list(survey.channels), wind_source=survey.metadata.get("wind_source"), stability=loc.stability_,
+        survey_id=None, start_time=float(d["time"].iloc[0]), end_time=float(d["time"].iloc[-1]),
+        channels=list(survey.channels),
         extent=(float(d["east"].min()), float(d["east"].max()), float(d["north"].min()), float(d["north"].max())),
-        meta=meta, seconds=time.perf_counter() - t0, hits=hits, estimates=estimates,
-        maps=list(loc.evidence_.values()),
+        maps=list(loc.evidence_.values()), estimates=[source_record(e, frame) for e in loc.sources_], hits=hits,
+        content_hash=file_hash(path), path=str(path), format="survey-csv", platform=platform,
+        n_samples=int(len(d)), wind_source=survey.metadata.get("wind_source"), stability=loc.stability_,
+        meta=meta, seconds=time.perf_counter() - t0, preset=preset,
     )
 
 
 def fuse_store(store, fuser=None) -> tuple[list, dict]:
     """Fuse every survey's evidence in the store and replace its sites; returns (sites, changes)."""
     from plumetrace.fuse import SiteFuser
-    from plumetrace.io.crs import LocalFrame
+    from plumetrace.geo.crs import LocalFrame
 
     origin = store.campaign_origin()
     evidence = store.evidence()
     if origin is None or not evidence:
         return [], {"new": 0, "updated": 0, "retired": 0}
     if fuser is None:
-        from plumetrace.signatures import load_source_classes
+        from plumetrace.detect.signatures import load_source_classes
 
         species = {name: {c.primary, *c.ratios} for name, c in load_source_classes().items()}
         fuser = SiteFuser(class_species=species)
@@ -188,16 +160,44 @@ def fuse_store(store, fuser=None) -> tuple[list, dict]:
 
 def ranked_sites(store, include_retired: bool = False) -> list[dict]:
     """The store's sites in analyst order (:func:`plumetrace.fuse.rank_sites`: target classes first)."""
+    from plumetrace.detect.signatures import load_source_classes
     from plumetrace.fuse import rank_sites
-    from plumetrace.signatures import load_source_classes
 
     targets = {name for name, c in load_source_classes().items() if c.target}
     return rank_sites(store.sites(include_retired=include_retired), targets)
 
 
-def run_campaign(paths, store, workers: int | None = None, scheduler: str | None = None,
-                 locator: dict | None = None, buildings: str | None = None, fuser=None,
-                 progress: bool = True, console=None) -> CampaignSummary:
+@contextlib.contextmanager
+def dask_executor(workers: int | None = None, scheduler: str | None = None):
+    """A Dask client's :class:`concurrent.futures.Executor` for :func:`run_campaign`, closed on exit.
+
+    ``workers``: a ``LocalCluster`` of that many single-threaded worker processes; ``scheduler``: the address of
+    an existing Dask scheduler (``tcp://host:8786``). Yields ``(executor, memory)``, ``memory()`` being the
+    resident memory of all workers [bytes].
+    """
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        def memory() -> float:
+            return float(sum(client.run(lambda: __import__("psutil").Process().memory_info().rss).values()))
+
+        yield client.get_executor(pure=False), memory
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_campaign(paths, store, executor=None, locator: dict | None = None, buildings: str | None = None,
+                 fuser=None, progress: bool = True, console=None, worker_memory=None,
+                 workers: int | None = None) -> CampaignSummary:
     """Analyse survey files into the store and refresh its sites (see the module docstring).
 
     Parameters
@@ -205,12 +205,19 @@ def run_campaign(paths, store, workers: int | None = None, scheduler: str | None
     paths : list of path
         Survey CSVs.
     store : plumetrace.store.Store
-    workers : int, optional
-        Start a Dask ``LocalCluster`` with this many single-threaded worker processes.
-    scheduler : str, optional
-        Address of an existing Dask scheduler (``tcp://host:8786``) instead.
+    executor : concurrent.futures.Executor, optional
+        Where the surveys are analysed (one single-threaded task each); None: in this process.
+    locator : dict, optional
+        Locator keyword arguments on top of the campaign preset.
+    buildings : str, optional
+        Building footprints for building attribution.
+    fuser : SiteFuser, optional
     progress : bool
         Show a rich progress bar.
+    worker_memory : callable, optional
+        Resident memory of the executor's workers [bytes], for the peak-memory figure.
+    workers : int, optional
+        The executor's worker count, reported in the summary.
     """
     import psutil
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -223,7 +230,7 @@ def run_campaign(paths, store, workers: int | None = None, scheduler: str | None
         try:
             h = file_hash(p)
         except OSError as exc:
-            failed.append((str(p), f"cannot be read ({exc.strerror or exc})"))
+            failed.append((str(p), f"{p}: cannot be read ({exc.strerror or exc})"))
             continue
         if h in seen_hashes or store.has_survey(h):
             continue
@@ -231,62 +238,52 @@ def run_campaign(paths, store, workers: int | None = None, scheduler: str | None
         todo.append(p)
     skipped = len(paths) - len(todo) - len(failed)
     origin = store.campaign_origin()
+    unreadable: dict[Path, str] = {}
     if origin is None and todo:
-        for p in todo:
+        for p in todo:  # the first readable survey fixes the campaign frame
             try:
                 origin = store.set_campaign_origin(*survey_origin(p))
                 break
-            except InputError:
-                continue
+            except InputError as exc:
+                unreadable[p] = str(exc)
     ingested, analysis_s = 0, 0.0
     peak = psutil.Process().memory_info().rss
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(),
                    console=console, disable=not progress, transient=False)
 
-    def store_result(res):
+    def finish(p, get):
+        """Store one survey's result, or record why it failed (the others go on)."""
         nonlocal ingested, analysis_s
-        _, new = store.ingest(res)
-        ingested += int(new)
-        analysis_s += res.seconds
+        try:
+            res = get()
+            _, new = store.ingest(res)
+            ingested += int(new)
+            analysis_s += res.seconds
+        except InputError as exc:
+            failed.append((str(p), str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one survey's bug must not lose the campaign
+            failed.append((str(p), f"{p}: internal error while analysing ({type(exc).__name__}: {exc})"))
 
     with bar:
         task = bar.add_task("analysing surveys", total=len(todo))
-        if todo and (workers or scheduler):
-            from dask.distributed import Client, LocalCluster, as_completed
-
-            cluster = None
-            if scheduler:
-                client = Client(scheduler)
-            else:
-                cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-                client = Client(cluster)
-            try:
-                futures = {client.submit(analyze_survey, str(p), origin, locator, buildings, 1, pure=False): p
-                           for p in todo}
-                for fut in as_completed(futures):
-                    p = futures[fut]
-                    try:
-                        store_result(fut.result())
-                    except InputError as exc:
-                        failed.append((str(p), str(exc)))
-                    bar.advance(task)
-                    rss = client.run(lambda: __import__("psutil").Process().memory_info().rss)
-                    peak = max(peak, sum(rss.values()) + psutil.Process().memory_info().rss)
-            finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+        if todo and origin is None:
+            for p in todo:  # no survey could fix the campaign frame: each one's own reason
+                failed.append((str(p), unreadable.get(p, f"{p}: not analysed (no readable survey)")))
+                bar.advance(task)
+        elif todo and executor is not None:
+            futures = {executor.submit(analyze_survey, str(p), origin, locator, buildings, 1): p for p in todo}
+            for fut in as_completed(futures):
+                finish(futures[fut], fut.result)
+                bar.advance(task)
+                if worker_memory is not None:
+                    peak = max(peak, worker_memory() + psutil.Process().memory_info().rss)
         else:
             for p in todo:
-                try:
-                    store_result(analyze_survey(p, origin, locator, buildings))
-                except InputError as exc:
-                    failed.append((str(p), str(exc)))
+                finish(p, lambda p=p: analyze_survey(p, origin, locator, buildings))
                 bar.advance(task)
                 peak = max(peak, psutil.Process().memory_info().rss)
     sites, changes = fuse_store(store, fuser)
     return CampaignSummary(files=len(paths), ingested=ingested, skipped=skipped, failed=failed,
                            seconds=time.perf_counter() - t0, analysis_seconds=analysis_s,
-                           workers=workers if not scheduler else None, peak_rss_mb=peak / 2**20, sites=sites,
-                           site_changes=changes)
+                           workers=workers, peak_rss_mb=peak / 2**20, sites=sites, site_changes=changes)

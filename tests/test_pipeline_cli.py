@@ -35,7 +35,7 @@ def test_analyze_then_sites(campaign, tmp_path):
     assert report["ingested"] == 2 and report["counts"]["surveys"] == 2  # ... and loses nothing else
     assert report["sites"] and report["sites"][0]["status"] == "confirmed"
     top = report["sites"][0]
-    from plumetrace.io.crs import geodesic_distance_m
+    from plumetrace.geo.crs import geodesic_distance_m
 
     assert geodesic_distance_m(top["lat"], top["lon"], lab["lat"], lab["lon"]) < 20
     again = runner.invoke(app, ["analyze", *map(str, paths), "--db", db, "--json"])
@@ -68,7 +68,7 @@ def test_analyze_refuses_flight_logs_and_missing_files(tmp_path, campaign):
 
 def test_exports(campaign, tmp_path):
     _, paths, _ = campaign
-    site = {"id": 1, "lat": 52.0906, "lon": 5.1210, "radius90_m": 12.0, "channels": ["acetone_ppb"],
+    site = {"id": 1, "lat": 52.0906, "lon": 5.1210, "credible90_radius_m": 12.0, "channels": ["acetone_ppb"],
             "species": ["acetone"], "log_bayes": 20.0, "confidence": 0.99, "status": "confirmed",
             "activity": "active", "class": "clandestine_lab", "building_id": "b3", "rate_g_s": 0.1,
             "first_seen": 1.0, "last_seen": 2.0, "n_covering": 2, "n_detected": 2, "history": [], "retired": False}
@@ -90,14 +90,15 @@ def test_exports(campaign, tmp_path):
 
 
 def test_dask_workers_give_the_same_store_as_in_process(campaign, tmp_path):
-    from plumetrace.pipeline import run_campaign
+    from plumetrace.pipeline import dask_executor, run_campaign
     from plumetrace.store import Store
 
     _, paths, _ = campaign
     serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
     run_campaign(paths, serial, progress=False)
     parallel = Store(f"sqlite:///{tmp_path / 'dask.db'}")
-    summary = run_campaign(paths, parallel, workers=2, progress=False)
+    with dask_executor(2) as (executor, memory):
+        summary = run_campaign(paths, parallel, executor=executor, worker_memory=memory, workers=2, progress=False)
     assert summary.ingested == 2 and summary.workers == 2 and summary.peak_rss_mb > 50
     assert parallel.counts() == serial.counts()
 

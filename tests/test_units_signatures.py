@@ -2,8 +2,8 @@
 
 import pytest
 
+from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
-from plumetrace.signatures import load_source_classes
 from plumetrace.units import UnitError, parse_quantity
 
 

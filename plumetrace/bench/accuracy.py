@@ -16,11 +16,11 @@ import numpy as np
 from plumetrace.bench.scoring import SourcePrediction, observable_sources, score_detection, score_sources
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import class_patterns, ratios_pattern
+from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.survey import survey_from_dataframe
 from plumetrace.locate import SourceLocator
-from plumetrace.signatures import load_source_classes
 from plumetrace.sim.scenario import load_scenario
 from plumetrace.sim.simulate import simulate
 
@@ -107,7 +107,8 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
     files = scenario_files(suite, select)
     rows = []
     t0 = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not progress, transient=True) as bar:
         task = bar.add_task("accuracy", total=len(files))
         for f in files:
@@ -186,7 +187,8 @@ def render_accuracy(report: dict, console) -> None:
         f"per flight hour: {num(s['false_events_per_hour_source_free'])} on source-free surveys, "
         f"{num(s['false_events_per_hour_all'])} overall; attribution accuracy [bold]{pct(s['attribution_accuracy'])}"
         f"[/] of labelled single-source events (exact class {pct(s['attribution_exact'])}; "
-        f"{pct(s['attribution_labelled_fraction'])} labelled, {s['attribution_mixed_events']} mixed events left out)")
+        f"{pct(s['attribution_labelled_fraction'])} labelled, {s['attribution_mixed_events']} mixed events left out)",
+        markup=True)
     conf = s["attribution_confusion"]
     labels = sorted({p for row in conf.values() for p in row} | set(conf))
     t2 = Table(title="Attribution confusion (rows: true class, columns: predicted)", title_justify="left")
@@ -219,4 +221,4 @@ def render_accuracy(report: dict, console) -> None:
             t3.add_row(name, value)
         console.print(t3)
     for note in report["notes"]:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"note: {note}", style="dim")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.detect import PlumeDetector
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.survey import Survey
 
 
@@ -103,4 +103,4 @@ def render_detection_report(report: dict, console) -> None:
                   f"{report['ratio_vs_baseline']:.1f}")
     console.print(table)
     verdict = "[green]meets[/]" if report["meets_2e6_per_channel"] else "[red]misses[/]"
-    console.print(f"hit detection {verdict} the 2e6 samples/s per channel target")
+    console.print(f"hit detection {verdict} the 2e6 samples/s per channel target", markup=True)

@@ -266,8 +266,8 @@ def render_forward_report(report: dict, console) -> None:
                    f"{r.get('max_rel_diff', float('nan')):.1e}")
     console.print(t2)
     if not report["pyelq_available"]:
-        console.print("[yellow]pyELQ is not installed: pip install 'plumetrace[bench]' for that baseline[/]")
+        console.print("pyELQ is not installed: pip install 'plumetrace[bench]' for that baseline", style="yellow")
     s = report["summary"]
     verdict = "[green]meets[/]" if s["meets_1e8_pairs_per_s"] else "[red]misses[/]"
     console.print(f"best plumetrace throughput {s['plumetrace_best_pairs_per_s']:.3g} pairs/s on "
-                  f"{report['machine']['numba_threads']} threads — {verdict} the 1e8 pairs/s target")
+                  f"{report['machine']['numba_threads']} threads — {verdict} the 1e8 pairs/s target", markup=True)

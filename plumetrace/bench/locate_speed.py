@@ -90,11 +90,11 @@ def run_locate_benchmark(budget_s: float = 120.0, seed: int = 11, minutes: float
     post = loc.posteriors_[0]
     grid_mean = post.mass @ post.cells
     err_grid = float(math.hypot(*(grid_mean - np.asarray(truth))))
-    obs = loc._observations(survey, channel, lags)
+    obs = loc.observations_[channel]
     cfg = post.config
     model = loc.sigma_models_[cfg["model"]]
-    beta = loc._beta
-    meander = loc._meander(obs)
+    beta = loc.search_.beta
+    meander = loc.search_.meander(obs)
     x0, x1 = obs.east.min() - loc.margin, obs.east.max() + loc.margin
     y0, y1 = obs.north.min() - loc.margin, obs.north.max() + loc.margin
     lq0, lq1 = math.log(loc.q_range[0]), math.log(loc.q_range[1])
@@ -172,7 +172,7 @@ def render_locate_report(report: dict, console) -> None:
     from rich.table import Table
 
     if "grid" not in report:
-        console.print(f"[yellow]localisation benchmark: {report.get('error')}[/]")
+        console.print(f"localisation benchmark: {report.get('error')}", style="yellow")
         return
     g, m = report["grid"], report["emcee"]
     table = Table(title=f"localisation, one {report['survey']['minutes']:.0f}-minute 10 Hz survey "

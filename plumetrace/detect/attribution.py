@@ -1,7 +1,7 @@
 """Chemical attribution: which class of source most probably produced a plume event.
 
 Each event carries, per channel, the time-integrated enhancement I_c and its standard error s_c (ppb·s,
-converted to mole fraction). A class k of the library (:mod:`plumetrace.signatures`) predicts the pattern
+converted to mole fraction). A class k of the library (:mod:`plumetrace.detect.signatures`) predicts the pattern
 I_c = a · m_kc, where m_kc = Σ_s R_cs ρ_ks combines the class's molar emission ratios ρ (primary species = 1,
 absent species = 0) with the channel's response R (1 for a selective analyser, 1/RF for a PID), and a > 0 is
 the unknown plume strength. The class's emitter-to-emitter variation of ratios (log-normal, ``log_sd``) widens
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plumetrace.instruments import channel_response
-from plumetrace.signatures import SourceClass
+from plumetrace.detect.instruments import channel_response
+from plumetrace.detect.signatures import SourceClass
+from plumetrace.numerics import log_sum_exp
 
 UNKNOWN = "unknown"
 _A_GRID = np.logspace(-4, 8, 241)  # plume strength a [ppb·s of the primary species]
@@ -79,15 +80,6 @@ def class_patterns(classes: dict[str, SourceClass], channel_species: list[str], 
 
 def _log_gauss(x, mean, var):
     return -0.5 * ((x - mean) ** 2 / var + np.log(2 * np.pi * var))
-
-
-def log_sum_exp(a, axis=None):
-    """Log Σ exp(a) (plain NumPy; scipy's version carries array-API overhead that dominates small inputs)."""
-    a = np.asarray(a, float)
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
-    return out.squeeze(axis=axis) if axis is not None else float(out.squeeze())
 
 
 def class_log_evidence(integral: np.ndarray, se: np.ndarray, pattern: ClassPattern) -> float:

@@ -17,9 +17,9 @@ from plumetrace.detect.hits import (
     segment_breaks,
     segments,
 )
+from plumetrace.detect.signatures import load_source_classes
 from plumetrace.detect.york import york_fit
 from plumetrace.io.survey import Survey, ppb_factor
-from plumetrace.signatures import load_source_classes
 
 
 @dataclass
@@ -75,7 +75,7 @@ class PlumeDetector:
         Channel → response lag [s]; the event location is taken at the peak time minus the lag of the
         channel that peaked most strongly.
     classes : dict, optional
-        Source-class library (default: :func:`plumetrace.signatures.load_source_classes`).
+        Source-class library (default: :func:`plumetrace.detect.signatures.load_source_classes`).
     prior_unknown, min_probability : float
         Attribution settings (:func:`plumetrace.detect.attribution.attribute`).
     build_events : bool

@@ -1,5 +1,5 @@
-"""Persistent sites across surveys and platforms (:class:`SiteFuser`)."""
+"""Fusion of many surveys' evidence into persistent (possibly intermittent) sites."""
 
-from plumetrace.fuse.sites import FusedSite, SiteFuser, SurveyEvidence, rank_sites
+from plumetrace.fuse.sites import FusedSite, SiteFuser, match_sites, rank_sites
 
-__all__ = ["FusedSite", "SiteFuser", "SurveyEvidence", "rank_sites"]
+__all__ = ["FusedSite", "SiteFuser", "match_sites", "rank_sites"]

@@ -35,42 +35,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from plumetrace.locate.result import SurveyResult
+from plumetrace.numerics import log_sum_exp
+
 #: Radius holding 90 % of a circular 2-D Gaussian, in units of its σ: √(2 ln 10).
 R90_PER_SIGMA = math.sqrt(2.0 * math.log(10.0))
-
-
-@dataclass
-class SurveyEvidence:
-    """What fusion needs of one survey.
-
-    Attributes
-    ----------
-    survey_id : object
-        Key of the survey (database id or file name).
-    time : float
-        Mid-survey UNIX time [s].
-    channels : list of str
-        Gas channels the survey measured.
-    extent : tuple of float
-        (east_min, east_max, north_min, north_max) of the samples in the campaign frame [m].
-    maps : list
-        Evidence maps (objects with ``channel``, ``species``, ``x0``, ``y0``, ``step``, ``log_bf``).
-    estimates : list of dict
-        Sources accepted by the single-survey locator: ``east``, ``north``, ``radius90_m``, ``channels``,
-        ``log_bayes``, and optionally ``source_class``, ``class_probability``, ``building_id``, ``rate_g_s``,
-        ``id``.
-    """
-
-    survey_id: object
-    time: float
-    channels: list
-    extent: tuple
-    maps: list = field(default_factory=list)
-    estimates: list = field(default_factory=list)
 
 
 @dataclass
@@ -79,7 +52,7 @@ class FusedSite:
 
     east: float
     north: float
-    radius90_m: float
+    credible90_radius_m: float
     channels: list
     species: list
     log_bayes: float
@@ -148,8 +121,8 @@ class SiteFuser:
         self.min_cluster_m = min_cluster_m
         self.class_species = class_species
 
-    def fit(self, surveys: list[SurveyEvidence]) -> SiteFuser:
-        """Fuse the surveys' evidence and extract sites."""
+    def fit(self, surveys: list[SurveyResult]) -> SiteFuser:
+        """Fuse the surveys' evidence (:class:`~plumetrace.locate.SurveyResult`: maps, estimates, extent) into sites."""
         if self.mode not in ("intermittent", "persistent"):
             raise ValueError(f"mode must be 'intermittent' or 'persistent', not {self.mode!r}")
         if not 0.0 < self.p_active <= 1.0:
@@ -165,8 +138,7 @@ class SiteFuser:
             peaks += self._peaks(channel, lattice)
         # one source seen in different gases on different days (toluene on Tuesday, acetone on Thursday):
         # per survey, the evidence that *some* mapped channel carries a source here (uniform over channels)
-        combined = [SurveyEvidence(s.survey_id, s.time, [ANY], s.extent, _any_channel(s.maps), s.estimates)
-                    for s in surveys]
+        combined = [replace(s, channels=[ANY], maps=_any_channel(s.maps)) for s in surveys]
         if any(c.maps for c in combined):
             lattice = self._fuse_channel(combined, ANY)
             self.fused_[ANY] = lattice
@@ -196,7 +168,8 @@ class SiteFuser:
                 e0 = cl[0][1]
                 if not set(e0.get("channels") or []) & set(e.get("channels") or []):
                     continue  # no gas in common: two sources (a bakery's ethanol beside a lab's solvents)
-                reach = max(self.min_cluster_m, math.hypot(float(e0["radius90_m"]), float(e["radius90_m"])))
+                reach = max(self.min_cluster_m,
+                            math.hypot(float(e0["credible90_radius_m"]), float(e["credible90_radius_m"])))
                 if math.hypot(e0["east"] - e["east"], e0["north"] - e["north"]) <= min(reach, self.merge_radius):
                     cl.append((s, e))
                     break
@@ -209,7 +182,7 @@ class SiteFuser:
                 if id(s) not in best or e["log_bayes"] > best[id(s)][1]["log_bayes"]:
                     best[id(s)] = (s, e)
             members = list(best.values())
-            prec = [1.0 / max(float(e["radius90_m"]) / R90_PER_SIGMA, 1.0) ** 2 for _, e in members]
+            prec = [1.0 / max(float(e["credible90_radius_m"]) / R90_PER_SIGMA, 1.0) ** 2 for _, e in members]
             east = sum(p * e["east"] for p, (_, e) in zip(prec, members, strict=True)) / sum(prec)
             north = sum(p * e["north"] for p, (_, e) in zip(prec, members, strict=True)) / sum(prec)
             out.append({"channel": None, "channels": sorted({c for _, e in cl for c in e.get("channels") or []}),
@@ -270,7 +243,7 @@ class SiteFuser:
             px, py = gx.ravel()[k], gy.ravel()[k]
             near = np.hypot(gx - px, gy - py) <= self.site_radius
             vals = f[near]
-            log_b = float(_lse(vals) - log_n)
+            log_b = float(log_sum_exp(vals) - log_n)
             if log_b < self.candidate_log_bayes:
                 break
             w = np.exp(vals - vals.max())
@@ -298,7 +271,7 @@ class SiteFuser:
             near = np.hypot(xs[:, None] - east, ys[None, :] - north) <= self.site_radius
             if not near.any():
                 continue
-            v = float(_lse(m.log_bf[near].astype(np.float64)) - math.log(near.sum()))
+            v = float(log_sum_exp(m.log_bf[near].astype(np.float64)) - math.log(near.sum()))
             best = v if best is None else max(best, v)
         return best
 
@@ -361,7 +334,7 @@ class SiteFuser:
             classes, buildings, rates = Counter(), Counter(), []
             species = {c.rsplit("_", 1)[0] for c in channels}
             for _, e in members:
-                c = e.get("source_class")
+                c = e.get("class")
                 if not c or c == "unknown":
                     continue
                 if self.class_species and c in self.class_species and not species & set(self.class_species[c]):
@@ -372,7 +345,8 @@ class SiteFuser:
                 if e.get("rate_g_s"):
                     rates.append(float(e["rate_g_s"]))
             sites.append(FusedSite(
-                east=float(east), north=float(north), radius90_m=float(R90_PER_SIGMA * sigma), channels=channels,
+                east=float(east), north=float(north), credible90_radius_m=float(R90_PER_SIGMA * sigma),
+                channels=channels,
                 species=sorted({c.rsplit("_", 1)[0] for c in channels}), log_bayes=float(log_b),
                 confidence=_confidence(log_b, self.min_log_bayes),
                 status="confirmed" if log_b >= self.min_log_bayes else "candidate",
@@ -448,8 +422,32 @@ def _confidence(log_b: float, threshold: float) -> float:
     return float(1.0 / (1.0 + math.exp(-z)))
 
 
-def _lse(a: np.ndarray) -> float:
-    m = float(np.max(a))
-    if not np.isfinite(m):
-        return m
-    return m + math.log(float(np.sum(np.exp(a - m))))
+def match_sites(previous: list[tuple[object, float, float]], fused: list[FusedSite],
+                merge_radius: float) -> list[object | None]:
+    """Which previous site each newly fused site continues (re-fusion keeps a site's identity).
+
+    Parameters
+    ----------
+    previous : list of (id, east, north)
+        The sites of the last fusion [m, campaign frame].
+    fused : list of FusedSite
+        The new sites, best first: each takes the nearest previous site within ``merge_radius`` [m] that no
+        better new site took.
+
+    Returns
+    -------
+    list
+        Per new site, the id of the previous site it continues, or None for a new site.
+    """
+    taken: set = set()
+    out: list[object | None] = []
+    for site in fused:
+        match, best = None, merge_radius
+        for pid, east, north in previous:
+            d = math.hypot(east - site.east, north - site.north)
+            if pid not in taken and d <= best:
+                match, best = pid, d
+        if match is not None:
+            taken.add(match)
+        out.append(match)
+    return out

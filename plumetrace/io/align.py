@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import signal
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.flightlog import FlightLog
+from plumetrace.io.logtypes import FlightLog
 from plumetrace.io.sensorlog import SensorLog
 from plumetrace.physics.standard_atmosphere import pressure_altitude
 
@@ -235,7 +235,7 @@ def merge(flight: FlightLog, sensor: SensorLog, offset: ClockOffset,
     flags = np.zeros(t.size, dtype=np.int64)
     k = np.clip(np.searchsorted(ft, t), 1, ft.size - 1)
     flags[(ft[k] - ft[k - 1]) > 2.0] |= QC_OUTSIDE_TRACK_GAP
-    from plumetrace.io.crs import LocalFrame
+    from plumetrace.geo.crs import LocalFrame
 
     frame = LocalFrame.around(tr["lat"].to_numpy(float), tr["lon"].to_numpy(float))
     e, n = frame.to_local(tr["lat"].to_numpy(float), tr["lon"].to_numpy(float))

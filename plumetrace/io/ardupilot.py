@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.flightlog import FlightLog, make_track
+from plumetrace.io.logtypes import FlightLog, make_track
 
 #: UNIX time of the GPS epoch, 1980-01-06T00:00:00Z [s].
 GPS_EPOCH_UNIX = 315964800.0

@@ -15,8 +15,8 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from plumetrace.exceptions import InputError
-from plumetrace.geo import Building
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.buildings import Building
+from plumetrace.geo.crs import LocalFrame
 
 DEFAULT_HEIGHT_M = 7.0
 

@@ -3,10 +3,12 @@
 GeoJSON opens in QGIS, KML (written with simplekml) in Google Earth, GeoParquet holds the samples, and the
 HTML map uses Leaflet from xstatic-leaflet without tiles (it works offline).
 
-Sites are drawn with their 90 % credible region (a circle of ``radius90_m``, the fused region's equivalent
-radius), flight tracks coloured by the strongest channel's enhancement over its 10th percentile, hits as
-points. GeoParquet follows the GeoParquet 1.1 specification: WKB point geometry in a ``geometry`` column and
-the ``geo`` file metadata (version, primary column, encoding, geometry types, CRS OGC:CRS84 by default).
+Sites are drawn with their 90 % credible region (a circle of ``credible90_radius_m``, the fused region's
+equivalent radius), flight tracks coloured by the strongest channel's enhancement over its 10th percentile, hits
+as points. Every string from users' files (building ids, channel and class names, file names) is escaped for its
+medium (:mod:`plumetrace.io.textsafe`). GeoParquet follows the GeoParquet 1.1 specification: WKB point geometry
+in a ``geometry`` column and the ``geo`` file metadata (version, primary column, encoding, geometry types, CRS
+OGC:CRS84 by default).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.io.jsonsafe import json_safe
+from plumetrace.io.textsafe import html_text, kml_text, script_json
 
 CIRCLE_VERTICES = 48
 
 
 def _circle(lat: float, lon: float, radius_m: float, n: int = CIRCLE_VERTICES) -> list[list[float]]:
     """A geodesic-enough circle as a closed GeoJSON ring [[lon, lat], …] (local azimuthal projection)."""
-    from plumetrace.io.crs import LocalFrame
+    from plumetrace.geo.crs import LocalFrame
 
     frame = LocalFrame(lat, lon)
     a = np.linspace(0.0, 2 * np.pi, n + 1)
@@ -45,7 +48,8 @@ def site_features(sites: list[dict]) -> list[dict]:
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
                       "properties": {**props, "kind": "site"}})
         feats.append({"type": "Feature",
-                      "geometry": {"type": "Polygon", "coordinates": [_circle(s["lat"], s["lon"], s["radius90_m"])]},
+                      "geometry": {"type": "Polygon", "coordinates": [_circle(s["lat"], s["lon"],
+                                                                               s["credible90_radius_m"])]},
                       "properties": {"kind": "credible90", "site_id": s.get("id"), "rank": rank}})
     return feats
 
@@ -101,18 +105,20 @@ def write_sites_kml(path: str | Path, sites: list[dict], surveys: list | None = 
     f_sites = kml.newfolder(name="Sites")
     f_regions = kml.newfolder(name="Credible regions (90 %)")
     for rank, s in enumerate(sites, start=1):
-        p = f_sites.newpoint(name=f"#{rank} {s.get('class', 'unknown')}", coords=[(s["lon"], s["lat"])])
-        p.description = (f"status {s['status']}, confidence {s['confidence']:.2f}, log Bayes {s['log_bayes']:.1f}; "
-                         f"channels {', '.join(s['channels'])}; seen on {s['n_detected']} of {s['n_covering']} "
-                         f"surveys; building {s.get('building_id') or '–'}")
-        poly = f_regions.newpolygon(name=f"#{rank} r90 {s['radius90_m']:.0f} m",
-                                    outerboundaryis=[tuple(c) for c in _circle(s["lat"], s["lon"], s["radius90_m"])])
+        p = f_sites.newpoint(name=kml_text(f"#{rank} {s.get('class', 'unknown')}"), coords=[(s["lon"], s["lat"])])
+        p.description = kml_text(
+            f"status {s['status']}, confidence {s['confidence']:.2f}, log Bayes {s['log_bayes']:.1f}; channels "
+            f"{', '.join(s['channels'])}; seen on {s['n_detected']} of {s['n_covering']} surveys; building "
+            f"{s.get('building_id') or '–'}")
+        r90 = s["credible90_radius_m"]
+        poly = f_regions.newpolygon(name=f"#{rank} r90 {r90:.0f} m",
+                                    outerboundaryis=[tuple(c) for c in _circle(s["lat"], s["lon"], r90)])
         poly.style.polystyle.color = "400000ff"
         poly.style.linestyle.color = "ff0000ff"
     if surveys:
         f_tracks = kml.newfolder(name="Flight tracks (colour: enhancement)")
         for sv in surveys:
-            sub = f_tracks.newfolder(name=Path(sv).parent.name or Path(sv).stem)
+            sub = f_tracks.newfolder(name=kml_text(Path(sv).parent.name or Path(sv).stem))
             for cls, coords in _track_segments(Path(sv)):
                 ls = sub.newlinestring(coords=coords)
                 ls.style.linestyle.color = _RAMP[cls]
@@ -120,8 +126,8 @@ def write_sites_kml(path: str | Path, sites: list[dict], surveys: list | None = 
     if hits:
         f_hits = kml.newfolder(name="Hits")
         for h in hits:
-            pt = f_hits.newpoint(name=h["source_class"], coords=[(h["lon"], h["lat"])])
-            pt.description = f"{', '.join(h['channels'])}; peak {h['peak_sigma']:.1f} σ"
+            pt = f_hits.newpoint(name=kml_text(h["source_class"]), coords=[(h["lon"], h["lat"])])
+            pt.description = kml_text(f"{', '.join(h['channels'])}; peak {h['peak_sigma']:.1f} σ")
     path = Path(path)
     kml.save(str(path))
     return path
@@ -181,13 +187,14 @@ def write_html_map(folder: str | Path, sites: list[dict], surveys: list, buildin
              "properties": {"id": s["id"], "class": s["class"], "target": s.get("target", False)}}
             for s in truth.get("sources", [])]}
     rows = "\n".join(
-        f"<tr><td>{k}</td><td>{s['status']}</td><td>{s['confidence']:.2f}</td><td>{s['class']}</td>"
-        f"<td>{', '.join(s['channels'])}</td><td>{s['n_detected']}/{s['n_covering']}</td>"
-        f"<td>{s.get('building_id') or '–'}</td><td>{s['radius90_m']:.0f}</td>"
+        f"<tr><td>{k}</td><td>{html_text(s['status'])}</td><td>{s['confidence']:.2f}</td>"
+        f"<td>{html_text(s['class'])}</td><td>{html_text(', '.join(s['channels']))}</td>"
+        f"<td>{s['n_detected']}/{s['n_covering']}</td><td>{html_text(s.get('building_id') or '–')}</td>"
+        f"<td>{s['credible90_radius_m']:.0f}</td>"
         + (f"<td>{s['lab_distance_m']:.1f}</td>" if "lab_distance_m" in s else "") + "</tr>"
         for k, s in enumerate(sites, start=1))
     extra = "<th>to lab (m)</th>" if sites and "lab_distance_m" in sites[0] else ""
-    html = (_HTML.replace("__DATA__", json.dumps(json_safe(layers))).replace("__ROWS__", rows)
+    html = (_HTML.replace("__DATA__", script_json(json_safe(layers))).replace("__ROWS__", rows)
             .replace("__EXTRA__", extra))
     out = folder / "index.html"
     out.write_text(html, encoding="utf-8")
@@ -209,6 +216,13 @@ __ROWS__
 <script src="leaflet/leaflet.js"></script>
 <script>
 const data = __DATA__;
+// popups and tooltips are built from text nodes: strings from users' files never become markup
+function lines(texts) {
+  const div = document.createElement('div');
+  texts.forEach((t, i) => { if (i) div.appendChild(document.createElement('br'));
+                            div.appendChild(document.createTextNode(String(t))); });
+  return div;
+}
 const map = L.map('map');
 const ramp = ['#00a000','#a0c000','#e0e000','#ffc000','#ff9000','#ff6000','#f03000','#c00000'];
 const groups = {};
@@ -219,12 +233,12 @@ groups['Flight tracks'] = L.geoJSON(data.tracks, {style: f => ({color: ramp[f.pr
 groups['Sites'] = L.geoJSON(data.sites, {
   style: {color: '#d00', weight: 2, fillOpacity: 0.15},
   pointToLayer: (f, ll) => L.circleMarker(ll, {radius: 7, color: '#d00', fillColor: '#fff', fillOpacity: 1}),
-  onEachFeature: (f, layer) => { if (f.properties.kind === 'site') layer.bindPopup(
-    '#' + f.properties.rank + ' ' + f.properties.class + '<br>confidence ' + f.properties.confidence.toFixed(2) +
-    '<br>' + f.properties.channels.join(', ')); }}).addTo(map);
+  onEachFeature: (f, layer) => { if (f.properties.kind === 'site') layer.bindPopup(lines([
+    '#' + f.properties.rank + ' ' + f.properties.class, 'confidence ' + f.properties.confidence.toFixed(2),
+    f.properties.channels.join(', '), 'building ' + (f.properties.building_id || '–')])); }}).addTo(map);
 if (data.truth) groups['Truth (simulation)'] = L.geoJSON(data.truth, {pointToLayer: (f, ll) =>
   L.circleMarker(ll, {radius: 4, color: f.properties.target ? '#000' : '#06c', fillOpacity: 1})
-   .bindTooltip(f.properties.id + ' (' + f.properties.class + ')')});
+   .bindTooltip(lines([f.properties.id + ' (' + f.properties.class + ')']))});
 L.control.layers(null, groups).addTo(map);
 const all = L.featureGroup(Object.values(groups));
 map.fitBounds(all.getBounds().pad(0.05));

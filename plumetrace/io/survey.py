@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.crs import LocalFrame
 
 REQUIRED = ("time", "lat", "lon", "alt_m")
 CHANNEL_UNITS = ("ppm", "ppb", "ug_m3", "mg_m3")

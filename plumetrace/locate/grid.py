@@ -29,9 +29,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from plumetrace.locate.observations import response_decay
-from plumetrace.physics.plume import FASTMATH, unit_concentration_sigmas
+from plumetrace.locate.observations import response_decay, sensor_response
+from plumetrace.physics.plume import FASTMATH, plume_coupling, unit_concentration_sigmas
 from plumetrace.physics.sigmas import sigma_yz_scalar
+from plumetrace.physics.stability import stability_label
 
 NU = 4.0
 ALPHA = 1.0
@@ -239,3 +240,18 @@ def null_log_likelihood(obs, nu: float = NU) -> float:
     """Σ_i ℓ(r_i | 0): the survey explained by background and noise alone."""
     r, v = obs.enhancement, obs.variance
     return float(np.sum(-0.5 * (nu + 1.0) * np.log1p(r * r / (nu * v)) - 0.5 * np.log(v)))
+
+
+def unit_prediction(obs, east: float, north: float, height: float, wind_offset_deg: float, stability_code: float,
+                    sigma_model, mixing_height: float | None = None) -> np.ndarray:
+    """Unit-rate prediction [ppb per g/s] of one source at every observation: the forward operator.
+
+    The Gaussian plume (:func:`plumetrace.physics.plume_coupling`, winds below 0.5 m/s taken as 0.5 m/s) of a
+    source at (``east``, ``north``, ``height``) [m] with the observations' wind turned by ``wind_offset_deg``,
+    converted to mole fraction and passed through the sensor's first-order response
+    (:func:`plumetrace.locate.observations.sensor_response`).
+    """
+    g = plume_coupling(obs.east, obs.north, obs.height, east, north, height, obs.wind_speed,
+                       obs.wind_from_deg + wind_offset_deg, stability_label(stability_code).item(),
+                       model=sigma_model, mixing_height=mixing_height, min_wind_speed=0.5)[:, 0]
+    return sensor_response(obs, g * obs.ppb_per_g_m3)

@@ -255,7 +255,54 @@ def stability_class_turner(
 
 
 # --- σθ method (EPA-454/R-99-005 §6.4; NOAA class centres) -----------------------------------------------
-_SIGMA_THETA_CENTRES = np.array([25.0, 20.0, 15.0, 10.0, 5.0, 2.5])
+#: σθ class centres A … F [degrees] (NOAA READY; the boundaries of EPA-454/R-99-005 Table 6-8): the one table of
+#: them in plumetrace.
+SIGMA_THETA_CENTRES_DEG = np.array([25.0, 20.0, 15.0, 10.0, 5.0, 2.5])
+_SIGMA_THETA_CENTRES = SIGMA_THETA_CENTRES_DEG
+
+
+def sigma_theta_class_centre(code: ArrayLike) -> NDArray[np.float64]:
+    """σθ class centre [degrees] of Pasquill class codes (rounded to the nearest whole class)."""
+    c = np.clip(np.rint(np.asarray(code, dtype=np.float64)), 0, 5).astype(int)
+    return SIGMA_THETA_CENTRES_DEG[c]
+
+
+def sigma_theta_of_window_means(time_s: ArrayLike, wind_from_deg: ArrayLike, window_s: float = 60.0) -> float:
+    """Spread of the window-mean wind directions of a record [degrees].
+
+    The directions are averaged as unit vectors over consecutive windows of ``window_s`` (one-minute means by
+    default), the window means unwrapped around their circular mean, and their standard deviation returned.
+    It measures the wind's slow swing (the plume's meander) rather than the turbulence inside a window
+    (EPA-454/R-99-005 §6.4 uses σθ of the samples of an hour).
+
+    Parameters
+    ----------
+    time_s : array_like
+        Sample times [s], ascending.
+    wind_from_deg : array_like
+        Wind directions (from) [degrees].
+    window_s : float
+        Averaging window [s].
+
+    Returns
+    -------
+    float
+        σθ [degrees]; NaN with fewer than three windows.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    theta = np.deg2rad(np.asarray(wind_from_deg, dtype=np.float64))
+    if t.size == 0:
+        return float("nan")
+    window = np.floor((t - t[0]) / window_s).astype(int)
+    s = np.bincount(window, weights=np.sin(theta))
+    c = np.bincount(window, weights=np.cos(theta))
+    ok = (s != 0) | (c != 0)
+    means = np.arctan2(s[ok], c[ok])
+    if means.size <= 2:
+        return float("nan")
+    mean = np.arctan2(np.mean(np.sin(means)), np.mean(np.cos(means)))
+    dev = np.rad2deg(np.angle(np.exp(1j * (means - mean))))
+    return float(np.std(dev))
 
 
 def stability_class_from_sigma_theta(sigma_theta_deg: ArrayLike) -> NDArray[np.float64]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from plumetrace.detect.signatures import SourceClass
 from plumetrace.physics.species import SPECIES
-from plumetrace.signatures import SourceClass
 
 
 @dataclass(frozen=True)

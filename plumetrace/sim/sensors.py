@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.signal import lfilter
 
-from plumetrace.instruments import channel_response
+from plumetrace.detect.instruments import channel_response
 
 #: Typical ambient mole fractions of the species [mol/mol] (background before drift).
 BACKGROUND = {

@@ -17,13 +17,13 @@ import pandas as pd
 from shapely.geometry import Point
 
 from plumetrace import __version__
+from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
 from plumetrace.geo import Town
+from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.buildings import read_buildings, write_buildings
-from plumetrace.io.crs import LocalFrame
 from plumetrace.physics.species import SPECIES, mole_fraction
 from plumetrace.physics.stability import stability_class_turner, stability_label
-from plumetrace.signatures import load_source_classes
 from plumetrace.sim.atmosphere import Atmosphere, Weather, ou_process
 from plumetrace.sim.emitters import Emitter, Schedule, draw_emission
 from plumetrace.sim.flights import Track, curtain, fly, lawnmower, orbit

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from shapely.geometry import LineString, Polygon, box
 
-from plumetrace.geo import Building, Town
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.buildings import Building, Town
+from plumetrace.geo.crs import LocalFrame
 
 
 def make_grid_town(

@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.crs import geodesic_distance_m
+from plumetrace.fuse import match_sites
+from plumetrace.geo.crs import geodesic_distance_m
 from plumetrace.store import models as m
 
 DEFAULT_URL = "sqlite:///plumetrace.db"
@@ -191,7 +192,7 @@ class Store:
                 start_time=result.start_time, end_time=result.end_time, n_samples=result.n_samples,
                 channels=list(result.channels), wind_source=result.wind_source, stability=result.stability,
                 east_min=result.extent[0], east_max=result.extent[1], north_min=result.extent[2],
-                north_max=result.extent[3], meta=result.meta, seconds=result.seconds,
+                north_max=result.extent[3], meta=result.meta, seconds=result.seconds, preset=result.preset,
                 ingested_at=datetime.now(UTC),
             )
             s.add(survey)
@@ -203,7 +204,7 @@ class Store:
         for h in result.hits:
             s.add(m.Hit(survey_id=survey.id, **h))
         for e in result.estimates:
-            s.add(m.SourceEstimate(survey_id=survey.id, **e))
+            s.add(m.SourceEstimate(survey_id=survey.id, **_estimate_columns(e)))
         for em in result.maps:
             nx, ny = em.log_bf.shape
             s.add(m.EvidenceMapRow(survey_id=survey.id, channel=em.channel, species=em.species, x0=em.x0,
@@ -226,22 +227,27 @@ class Store:
                      "n_samples": r.n_samples, "channels": r.channels, "hits": len(r.hits),
                      "estimates": len(r.estimates), "seconds": r.seconds} for r in rows]
 
-    def evidence(self):
-        """Every survey's evidence for fusion (:class:`plumetrace.fuse.SurveyEvidence`), oldest first."""
-        from plumetrace.fuse import SurveyEvidence
-        from plumetrace.locate.locator import EvidenceMap
+    def evidence(self) -> list:
+        """Every survey's result as fusion needs it (:class:`plumetrace.locate.SurveyResult`), oldest first.
+
+        Each carries its store id, times, channels, extent, evidence maps and estimates (as
+        :func:`plumetrace.locate.source_record` keys, with the estimate's ``id``); hits are not loaded.
+        """
+        from plumetrace.locate.posterior import EvidenceMap
+        from plumetrace.locate.result import SurveyResult
 
         out = []
         with self.session() as s:
             for r in s.scalars(select(m.Survey).order_by(m.Survey.start_time)).all():
                 maps = [EvidenceMap(e.channel, e.species, e.x0, e.y0, e.step, unpack_array(e.data, (e.nx, e.ny)))
                         for e in r.maps]
-                ests = [{"id": e.id, "east": e.east, "north": e.north, "radius90_m": e.radius90_m,
-                         "channels": e.channels, "log_bayes": e.log_bayes, "source_class": e.source_class,
-                         "class_probability": e.class_probability, "building_id": e.building_id,
-                         "rate_g_s": e.rate_g_s} for e in r.estimates]
-                out.append(SurveyEvidence(r.id, 0.5 * (r.start_time + r.end_time), list(r.channels),
-                                          (r.east_min, r.east_max, r.north_min, r.north_max), maps, ests))
+                ests = [_estimate_record(e) for e in r.estimates]
+                out.append(SurveyResult(
+                    survey_id=r.id, start_time=r.start_time, end_time=r.end_time, channels=list(r.channels),
+                    extent=(r.east_min, r.east_max, r.north_min, r.north_max), maps=maps, estimates=ests,
+                    content_hash=r.content_hash, path=r.path, format=r.format, n_samples=r.n_samples,
+                    wind_source=r.wind_source, stability=r.stability, meta=r.meta or {}, seconds=r.seconds,
+                    preset=r.preset))
         return out
 
     # -- sites --------------------------------------------------------------------------------------------
@@ -259,18 +265,15 @@ class Store:
         counts = {"new": 0, "updated": 0, "retired": 0}
         with self.session.begin() as s:
             old = list(s.scalars(select(m.Site).where(m.Site.retired.is_(False))).all())
+            by_id = {o.id: o for o in old}
+            matches = match_sites([(o.id, o.east, o.north) for o in old], fused, merge_radius)
             taken: set[int] = set()
-            for site in fused:
-                match = None
-                best = merge_radius
-                for o in old:
-                    d = float(np.hypot(o.east - site.east, o.north - site.north))
-                    if o.id not in taken and d <= best:
-                        match, best = o, d
+            for site, match_id in zip(fused, matches, strict=True):
+                match = by_id.get(match_id)
                 lat, lon = frame.to_wgs84(np.array([site.east]), np.array([site.north]))
                 values = {
                     "lat": float(lat[0]), "lon": float(lon[0]), "east": site.east, "north": site.north,
-                    "radius90_m": site.radius90_m, "channels": site.channels, "species": site.species,
+                    "credible90_radius_m": site.credible90_radius_m, "channels": site.channels, "species": site.species,
                     "log_bayes": site.log_bayes, "confidence": site.confidence, "status": site.status,
                     "activity": site.activity, "source_class": site.source_class, "building_id": site.building_id,
                     "rate_g_s": site.rate_g_s, "first_seen": site.first_seen, "last_seen": site.last_seen,
@@ -343,8 +346,31 @@ class Store:
             return [_site_dict(r) for r in rows]
 
 
+def _estimate_columns(record: dict) -> dict:
+    """Columns of a ``source_estimates`` row from a :func:`plumetrace.locate.source_record` dict."""
+    lo, hi = record["rate_ci90_g_s"]
+    return {"lat": record["lat"], "lon": record["lon"], "east": record["east"], "north": record["north"],
+            "height_m": record["height_m"], "species": record["species"], "channels": list(record["channels"]),
+            "rate_g_s": record["rate_g_s"], "rate_ci90_low_g_s": lo, "rate_ci90_high_g_s": hi,
+            "credible90_radius_m": record["credible90_radius_m"], "credible90": record["credible90"],
+            "log_bayes": record["log_bayes"], "source_class": record["class"],
+            "class_probability": record["class_probability"], "building_id": record["building_id"],
+            "building_probability": record["building_probability"]}
+
+
+def _estimate_record(r) -> dict:
+    """A stored estimate back as :func:`plumetrace.locate.source_record` keys (those the store keeps) + ``id``."""
+    return {"id": r.id, "lat": r.lat, "lon": r.lon, "east": r.east, "north": r.north, "height_m": r.height_m,
+            "species": r.species, "channels": list(r.channels or []), "rate_g_s": r.rate_g_s,
+            "rate_ci90_g_s": [r.rate_ci90_low_g_s, r.rate_ci90_high_g_s],
+            "credible90_radius_m": r.credible90_radius_m, "credible90": r.credible90, "log_bayes": r.log_bayes,
+            "class": r.source_class, "class_probability": r.class_probability, "building_id": r.building_id,
+            "building_probability": r.building_probability}
+
+
 def _site_dict(r) -> dict:
-    return {"id": r.id, "lat": r.lat, "lon": r.lon, "radius90_m": r.radius90_m, "channels": r.channels,
+    return {"id": r.id, "lat": r.lat, "lon": r.lon, "credible90_radius_m": r.credible90_radius_m,
+            "channels": r.channels,
             "species": r.species, "log_bayes": r.log_bayes, "confidence": r.confidence, "status": r.status,
             "activity": r.activity, "class": r.source_class, "building_id": r.building_id,
             "rate_g_s": r.rate_g_s, "first_seen": r.first_seen, "last_seen": r.last_seen,

@@ -55,6 +55,7 @@ class Survey(Base):
     north_max: Mapped[float] = mapped_column(Float)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)  # analysis time
+    preset: Mapped[str | None] = mapped_column(String(32), nullable=True)  # locator preset used
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     hits: Mapped[list[Hit]] = relationship(back_populates="survey", cascade="all, delete-orphan")
@@ -93,10 +94,10 @@ class SourceEstimate(Base):
     species: Mapped[str] = mapped_column(String(64))
     channels: Mapped[list] = mapped_column(JSON)
     rate_g_s: Mapped[float] = mapped_column(Float)
-    rate_lo_g_s: Mapped[float] = mapped_column(Float)
-    rate_hi_g_s: Mapped[float] = mapped_column(Float)
-    radius90_m: Mapped[float] = mapped_column(Float)
-    credible90_geojson: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    rate_ci90_low_g_s: Mapped[float] = mapped_column(Float)
+    rate_ci90_high_g_s: Mapped[float] = mapped_column(Float)
+    credible90_radius_m: Mapped[float] = mapped_column(Float)
+    credible90: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     log_bayes: Mapped[float] = mapped_column(Float)
     source_class: Mapped[str] = mapped_column(String(64))
     class_probability: Mapped[float] = mapped_column(Float)
@@ -131,7 +132,7 @@ class Site(Base):
     lon: Mapped[float] = mapped_column(Float, index=True)
     east: Mapped[float] = mapped_column(Float)
     north: Mapped[float] = mapped_column(Float)
-    radius90_m: Mapped[float] = mapped_column(Float)
+    credible90_radius_m: Mapped[float] = mapped_column(Float)
     channels: Mapped[list] = mapped_column(JSON)
     species: Mapped[list] = mapped_column(JSON)
     log_bayes: Mapped[float] = mapped_column(Float)

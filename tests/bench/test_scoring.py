@@ -112,7 +112,7 @@ def test_encounters_and_detection_scores():
     enc = true_encounters(enh, {"x_ppb": 1.0}, 5.0)
     assert len(enc) == 1 and enc["t_peak"].iloc[0] == 11.0
     from plumetrace.detect.attribution import class_patterns
-    from plumetrace.signatures import load_source_classes
+    from plumetrace.detect.signatures import load_source_classes
 
     pats = {p.key: p for p in class_patterns(load_source_classes(), ["acetone"])}
     emitters = {"lab": ("clandestine_lab", np.array([1.0]))}

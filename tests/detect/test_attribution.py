@@ -10,7 +10,7 @@ from plumetrace.detect.attribution import (
     indistinguishable,
     ratios_pattern,
 )
-from plumetrace.signatures import load_source_classes
+from plumetrace.detect.signatures import load_source_classes
 
 CHANNELS = ["ch4", "c2h6", "co2", "co"]
 

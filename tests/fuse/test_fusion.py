@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from plumetrace.fuse import SiteFuser, SurveyEvidence, rank_sites
-from plumetrace.locate.locator import EvidenceMap
+from plumetrace.fuse import SiteFuser, rank_sites
+from plumetrace.locate import EvidenceMap, SurveyResult
 
 
 def _map(channel, peak_xy, peak_log_bf, x0=-200.0, y0=-200.0, step=25.0, n=16, width=20.0):
@@ -20,7 +21,8 @@ def _map(channel, peak_xy, peak_log_bf, x0=-200.0, y0=-200.0, step=25.0, n=16, w
 
 
 def _survey(i, maps, estimates=(), channels=("acetone_ppb",)):
-    return SurveyEvidence(i, 1e9 + i * 86400, list(channels), (-150, 150, -150, 150), list(maps), list(estimates))
+    t = 1e9 + i * 86400
+    return SurveyResult(i, t, t, list(channels), (-150, 150, -150, 150), list(maps), list(estimates))
 
 
 def test_weak_maps_add_up_and_single_ones_do_not():
@@ -52,10 +54,11 @@ def test_a_site_that_stops_decays_instead_of_vanishing():
 
 
 def test_estimates_of_different_gases_stay_two_sites_and_classes_follow_the_gases():
-    lab = {"east": 0.0, "north": 0.0, "radius90_m": 30.0, "channels": ["dichloromethane_ppb"], "log_bayes": 30.0,
-           "source_class": "clandestine_lab", "class_probability": 0.9}
-    bakery = {"east": 25.0, "north": 0.0, "radius90_m": 30.0, "channels": ["ethanol_ppb"], "log_bayes": 40.0,
-              "source_class": "clandestine_lab", "class_probability": 0.8}  # the lab's solvents reach it
+    lab = {"east": 0.0, "north": 0.0, "credible90_radius_m": 30.0, "channels": ["dichloromethane_ppb"],
+           "log_bayes": 30.0,
+           "class": "clandestine_lab", "class_probability": 0.9}
+    bakery = {"east": 25.0, "north": 0.0, "credible90_radius_m": 30.0, "channels": ["ethanol_ppb"], "log_bayes": 40.0,
+              "class": "clandestine_lab", "class_probability": 0.8}  # the lab's solvents reach it
     surveys = [_survey(i, [], [dict(lab), dict(bakery)], ["dichloromethane_ppb", "ethanol_ppb"]) for i in range(2)]
     species = {"clandestine_lab": {"acetone", "dichloromethane"}, "bakery": {"ethanol", "co2"}}
     sites = SiteFuser(class_species=species).fit(surveys).sites_
@@ -86,7 +89,7 @@ def test_bad_configuration_is_refused():
 def test_three_weak_surveys_of_a_lab_confirm_a_site_only_when_fused(tmp_path):
     """Issue #7: an intermittent lab (5 min on, 5 min off) seen by three seeded surveys, each too weak alone;
     fused, a confirmed site at the lab."""
-    from plumetrace.io.crs import LocalFrame
+    from plumetrace.geo.crs import LocalFrame
     from plumetrace.pipeline import analyze_survey
     from tests.fuse.weak import ORIGIN, weak_surveys
 
@@ -96,10 +99,9 @@ def test_three_weak_surveys_of_a_lab_confirm_a_site_only_when_fused(tmp_path):
     results = [analyze_survey(p, ORIGIN) for p in paths]
     for r in results:
         assert r.estimates == []  # no survey alone accepts a source
-        alone = SiteFuser().fit([SurveyEvidence(0, r.start_time, r.channels, r.extent, r.maps, [])]).sites_
+        alone = SiteFuser().fit([replace(r, survey_id=0, estimates=[])]).sites_
         assert all(s.status != "confirmed" for s in alone)
-    fused = SiteFuser().fit([SurveyEvidence(i, r.start_time, r.channels, r.extent, r.maps, r.estimates)
-                             for i, r in enumerate(results)]).sites_
+    fused = SiteFuser().fit([replace(r, survey_id=i) for i, r in enumerate(results)]).sites_
     frame = LocalFrame(*ORIGIN)
     lx, ly = frame.to_local(lab["lat"], lab["lon"])
     top = fused[0]

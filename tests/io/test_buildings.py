@@ -7,9 +7,9 @@ import pytest
 from shapely.geometry import box
 
 from plumetrace.exceptions import InputError
-from plumetrace.geo import Building
+from plumetrace.geo.buildings import Building
+from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.buildings import read_buildings, write_buildings
-from plumetrace.io.crs import LocalFrame
 
 
 def test_round_trip_keeps_ids_heights_and_shapes(tmp_path):

@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from plumetrace.cli import app
 from plumetrace.exceptions import InputError
-from plumetrace.io.flightlog import detect_format, read_ulog
+from plumetrace.io.flightlog import detect_format
+from plumetrace.io.ulog import read_ulog
 
 PX4 = Path(os.environ.get("PLUMETRACE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")) / \
     "flight_logs" / "px4"

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from plumetrace.exceptions import InputError
 from plumetrace.io.field_experiment import read_field_experiment
-from plumetrace.io.flightlog import read_ulog
 from plumetrace.io.survey import read_survey
+from plumetrace.io.ulog import read_ulog
 
 GOOD_SURVEY = (
     "time,lat,lon,alt_m,ch4_ppm,wind_speed_mps,wind_dir_deg\n"

@@ -16,9 +16,9 @@ def test_grid_posterior_matches_emcee():
     loc = SourceLocator(stability="D", dispersion="briggs_rural", wind_offset_sd_deg=0.0, heights=(SOURCE[2],),
                         resolution=2.5, coarse_resolution=10.0, max_sources=1).fit(survey)
     post = loc.posteriors_[0]
-    obs = loc._observations(survey, "ch4_ppm", {})
+    obs = loc.observations_["ch4_ppm"]
     model = loc.sigma_models_[0]
-    beta = loc._beta
+    beta = loc.search_.beta
     x0, x1 = obs.east.min() - loc.margin, obs.east.max() + loc.margin
     y0, y1 = obs.north.min() - loc.margin, obs.north.max() + loc.margin
     lq0, lq1 = np.log(loc.q_range[0]), np.log(loc.q_range[1])

@@ -9,9 +9,9 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from plumetrace.cli import app
-from plumetrace.geo import Building
+from plumetrace.geo.buildings import Building
+from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.buildings import write_buildings
-from plumetrace.io.crs import LocalFrame
 from plumetrace.io.survey import survey_from_dataframe
 from plumetrace.locate import SourceLocator
 from plumetrace.physics.plume import gaussian_plume
@@ -97,7 +97,7 @@ def test_cli_contract_three(tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"sources", "survey"}
+    assert set(data) == {"sources", "survey", "preset"} and data["preset"] == "survey"  # preset: an added key
     assert set(data["survey"]) == {"samples", "hits", "duration_s"}
     src = data["sources"][0]
     for key in ("lat", "lon", "height_m", "species", "rate_g_s", "rate_ci90_g_s", "credible90_radius_m", "class",

@@ -28,7 +28,7 @@ def test_blocks_partition_observations_by_platform_and_time():
 def test_zero_spread_meander_equals_the_plain_likelihood():
     survey = synthetic_survey(0.01, seed=1)
     loc = SourceLocator(stability="D", dispersion="briggs_rural", max_sources=1).fit(survey)
-    obs = loc._observations(survey, "ch4_ppm", {})
+    obs = loc.observations_["ch4_ppm"]
     cx, cy = np.array([40.0, 20.0, 80.0]), np.array([-20.0, 0.0, -40.0])
     q = np.logspace(-3, 1, 9)
     model = sigma_model("briggs_rural")
@@ -43,7 +43,7 @@ def test_meander_lets_a_crossing_off_the_mean_axis_cost_little():
     """A plume crossing shifted sideways by the meander: with the random effect the true cell keeps its evidence."""
     survey = synthetic_survey(0.005, seed=2, wind=(4.0, 270.0))
     loc = SourceLocator(stability="D", dispersion="briggs_rural", max_sources=1).fit(survey)
-    obs = loc._observations(survey, "ch4_ppm", {})
+    obs = loc.observations_["ch4_ppm"]
     shifted = obs.__class__(**{**obs.__dict__})
     shifted.wind_from_deg = obs.wind_from_deg + 12.0  # the measured wind is 12° off the plume's axis
     q = np.logspace(-3, 1, 13)

@@ -15,7 +15,7 @@ import pytest
 
 from plumetrace.exceptions import InputError
 from plumetrace.fuse import FusedSite
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.crs import LocalFrame
 from plumetrace.pipeline import analyze_survey, run_campaign
 from plumetrace.store import Store, resolve_url
 from tests.fuse.weak import ORIGIN, weak_surveys
@@ -30,12 +30,12 @@ def surveys(tmp_path_factory):
 
 def test_migrations_up_down_up(store_url):
     store = Store(store_url)
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
     assert store.counts()["surveys"] == 0
     store.downgrade("base")
     assert store.revision() is None
     store.upgrade()
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
     if store.dialect == "postgresql":
         from sqlalchemy import text
 
@@ -43,6 +43,27 @@ def test_migrations_up_down_up(store_url):
             cols = {r[0] for r in conn.execute(text("SELECT column_name FROM information_schema.columns "
                                                     "WHERE table_name = 'sites'"))}
         assert "geom" in cols  # PostGIS point generated from lat/lon
+
+
+def test_nomenclature_migration_keeps_the_data(store_url):
+    """0001 → 0002 renames columns to the contract's names (docs/nomenclature.md) and keeps every value."""
+    from sqlalchemy import text
+
+    store = Store(store_url)
+    store.downgrade("0001")
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO sites (lat, lon, east, north, radius90_m, channels, species, log_bayes, "
+                          "confidence, status, activity, source_class, n_covering, n_detected, history, retired, "
+                          "updated_at) VALUES (52.1, 5.1, 1.0, 2.0, 17.5, '[]', '[]', 12.0, 0.9, 'confirmed', "
+                          "'active', 'unknown', 1, 1, '[]', false, '2026-12-01 00:00:00+00:00')"))
+    store.upgrade()
+    assert store.revision() == "0002"
+    [site] = store.sites()
+    assert site["credible90_radius_m"] == 17.5 and site["lat"] == 52.1
+    store.downgrade("0001")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT radius90_m FROM sites")).scalar() == 17.5
+    store.upgrade()
 
 
 def test_ingest_is_idempotent_and_complete(store_url, surveys):

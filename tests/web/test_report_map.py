@@ -20,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 def report(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     paths, lab = weak_surveys(d / "flights", rate_g_s=0.2, n=1, seed=300)
-    site = {"id": 7, "lat": lab["lat"], "lon": lab["lon"], "radius90_m": 15.0, "channels": ["acetone_ppb"],
+    site = {"id": 7, "lat": lab["lat"], "lon": lab["lon"], "credible90_radius_m": 15.0, "channels": ["acetone_ppb"],
             "species": ["acetone"], "log_bayes": 25.0, "confidence": 0.99, "status": "confirmed",
             "activity": "active", "class": "clandestine_lab", "building_id": "b1", "rate_g_s": 0.2,
             "first_seen": 1.0, "last_seen": 1.0, "n_covering": 1, "n_detected": 1, "history": [], "retired": False}

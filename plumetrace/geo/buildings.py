@@ -8,7 +8,7 @@ import numpy as np
 from shapely.geometry import LineString, Point, Polygon
 from shapely.strtree import STRtree
 
-from plumetrace.io.crs import LocalFrame
+from plumetrace.geo.crs import LocalFrame
 
 
 @dataclass

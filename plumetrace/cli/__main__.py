@@ -1,0 +1,5 @@
+"""``python -m plumetrace.cli``: the same as the ``plumetrace`` script."""
+
+from plumetrace.cli import main
+
+main()

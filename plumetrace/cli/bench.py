@@ -1,0 +1,64 @@
+"""``plumetrace bench``: speed and accuracy against baselines run in the same process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from plumetrace.cli._app import bench_app
+from plumetrace.cli._common import handle_errors, out, print_json
+
+
+@bench_app.command("speed")
+@handle_errors
+def bench_speed_cmd(
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    receptors: Annotated[int, typer.Option(help="Receptors for the plume-model benchmark.", min=1000)] = 1_000_000,
+    samples: Annotated[int, typer.Option(help="Samples for the detection benchmark.", min=10_000)] = 2_000_000,
+    quick: Annotated[bool, typer.Option(help="Small sizes, for a smoke test.")] = False,
+    no_locate: Annotated[bool, typer.Option("--no-locate", help="Skip the localisation benchmark (emcee, pyELQ).")]
+    = False,
+) -> None:
+    """Forward model, detection and localisation speed against baselines measured in this process."""
+    from plumetrace.bench.detect_speed import render_detection_report, run_detection_benchmark
+    from plumetrace.bench.forward import render_forward_report, run_forward_benchmark
+
+    forward = run_forward_benchmark(n_receptors=receptors if not quick else 20_000, quick=quick,
+                                    progress=not json_output)
+    detection = run_detection_benchmark(n_samples=samples if not quick else 50_000,
+                                        n_baseline=200_000 if not quick else 20_000)
+    locate = None
+    if not no_locate:
+        from plumetrace.bench.locate_speed import render_locate_report, run_locate_benchmark
+
+        locate = run_locate_benchmark(budget_s=20.0 if quick else 180.0, minutes=6.0 if quick else 30.0,
+                                      pyelq_iterations=300 if quick else 3000)
+    if json_output:
+        print_json({"forward": forward, "detection": detection, "locate": locate})
+    else:
+        render_forward_report(forward, out)
+        render_detection_report(detection, out)
+        if locate is not None:
+            render_locate_report(locate, out)
+
+
+@bench_app.command("accuracy")
+@handle_errors
+def bench_accuracy_cmd(
+    suite: Annotated[Path | None, typer.Option(help="Folder of scenario YAML files.")] = None,
+    select: Annotated[str | None, typer.Option(help="Comma-separated globs on scenario names.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    locate: Annotated[bool, typer.Option("--locate/--no-locate", help="Also run and score the locator.")] = True,
+) -> None:
+    """Simulate a scenario suite, run the pipeline and score it against the ground truth."""
+    from plumetrace.bench.accuracy import DEFAULT_SUITE, render_accuracy, run_accuracy
+
+    report = run_accuracy(suite or DEFAULT_SUITE, select, progress=not json_output, locate=locate)
+    if json_output:
+        print_json(report)
+    else:
+        render_accuracy(report, out)
+
+
