@@ -1,4 +1,4 @@
-"""`plumetrace demo` (DESIGN.md contract 5): a hidden lab, three days of flights, the pipeline, a report.
+"""`plumetrace demo` (contract 5, docs/formats.md): a hidden lab, three days of flights, the pipeline, a report.
 
 A town, a hidden lab among benign emitters, three days of flights, the whole pipeline on the embedded SQLite
 store, ranked sites against the truth, and a report folder.

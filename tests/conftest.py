@@ -19,6 +19,14 @@ SHARED_DATA = Path(os.environ.get("PLUMETRACE_SHARED_DATA", ROOT.parent / "share
 
 @pytest.fixture(scope="session")
 def prairie_grass_dir() -> Path:
+    """Project Prairie Grass as shipped in the package (a fresh clone validates itself; no ../shared needed)."""
+    from plumetrace.io.field_experiment import bundled_experiment_dir
+
+    return bundled_experiment_dir("prairie_grass")
+
+
+@pytest.fixture(scope="session")
+def shared_prairie_grass_dir() -> Path:
     path = SHARED_DATA / "prairie_grass"
     if not (path / "runs.csv").exists():
         if os.environ.get("CI"):

@@ -107,3 +107,24 @@ def test_dask_workers_give_the_same_store_as_in_process(campaign, tmp_path):
                  "history": [(h["time"], h["log_bf"], h["detected"]) for h in s["history"]]} for s in sites]
 
     assert comparable(parallel.sites()) == comparable(serial.sites())
+
+
+def test_locate_and_analyze_give_the_same_estimate_by_default(campaign, tmp_path):
+    """One configuration: the top estimate of `locate --json` and the site `analyze` stores for the same survey lie
+    within 2 m of each other, and both name the preset they used."""
+    from plumetrace.geo.crs import geodesic_distance_m
+
+    _, paths, lab = campaign
+    loc = runner.invoke(app, ["locate", str(paths[0]), "--json"])
+    assert loc.exit_code == 0, loc.output
+    located = json.loads(loc.stdout)
+    assert located["preset"] == "survey" and located["sources"]
+    top = located["sources"][0]
+    assert geodesic_distance_m(top["lat"], top["lon"], lab["lat"], lab["lon"]) < 30  # it found the lab
+    ana = runner.invoke(app, ["analyze", str(paths[0]), "--db", f"sqlite:///{tmp_path / 'one.db'}", "--json"])
+    assert ana.exit_code == 0, ana.output
+    analysed = json.loads(ana.stdout)
+    assert analysed["preset"] == "campaign"
+    site = analysed["sites"][0]
+    assert float(geodesic_distance_m(top["lat"], top["lon"], site["lat"], site["lon"])) <= 2.0
+    assert site["credible90_radius_m"] == pytest.approx(top["credible90_radius_m"], rel=0.5)

@@ -1,4 +1,4 @@
-"""The ``plumetrace`` command line (DESIGN.md contract 6): one module per command group.
+"""The ``plumetrace`` command line (contract 6, docs/formats.md): one module per command group.
 
 A thin typer layer: each command parses its options, calls the library and renders the result as rich tables
 or, with ``--json``, one JSON object on standard output (:mod:`plumetrace.cli._common` for the exit codes).

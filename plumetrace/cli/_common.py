@@ -1,6 +1,6 @@
 """What every command shares: the consoles, the error boundary, JSON output and option parsers.
 
-Exit codes (DESIGN.md contract 6): 0 success, 2 bad input (one message on standard error naming the file, row
+Exit codes (contract 6, docs/formats.md): 0 success, 2 bad input (one message on standard error naming the file, row
 or field), 1 internal error; never a traceback. User-supplied strings reach the terminal as text, never as rich
 markup (:func:`plumetrace.io.textsafe.terminal_text`).
 """

@@ -196,7 +196,7 @@ def detect_cmd(
         raise InputError(f"--lag names {', '.join(unknown)}, which the survey does not have; its channels are "
                          f"{', '.join(survey.channels)}")
     library = load_source_classes(classes)
-    detector = PlumeDetector(false_alarms_per_hour=false_alarms_per_hour, lags=lags, classes=library,
+    detector = PlumeDetector(false_alarms_per_hour=false_alarms_per_hour, lags=lags, source_classes=library,
                              min_probability=min_probability).fit(survey)
     report = {
         "survey": {"path": str(survey_path), "samples": survey.n_samples, "duration_s": survey.duration_s,

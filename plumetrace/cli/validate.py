@@ -30,20 +30,22 @@ def _stats_table(title: str, comparison, dims: str) -> Table:
 @validate_app.command("dispersion")
 @handle_errors
 def validate_dispersion_cmd(
-    directory: Annotated[Path, typer.Argument(help="Field-experiment folder (runs.csv, concentrations.csv).")],
+    directory: Annotated[Path | None, typer.Argument(help="Field-experiment folder (runs.csv, concentrations.csv); "
+                                                       "default: Project Prairie Grass, shipped with plumetrace.")]
+    = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: Annotated[str, typer.Option(help="σ model: briggs_rural, briggs_urban or isc3_rural.")] = "briggs_rural",
     threshold: Annotated[float, typer.Option(help="Lower threshold for MG, VG, FAC2 [µg/m³].", min=0.0)] = 0.0,
 ) -> None:
     """Score the plume model on a field experiment: FB, NMSE, MG, VG, FAC2 (Chang & Hanna 2004)."""
-    from plumetrace.io.field_experiment import read_field_experiment
+    from plumetrace.io.field_experiment import bundled_experiment_dir, read_field_experiment
     from plumetrace.physics.sigmas import SIGMA_MODELS
     from plumetrace.validation.dispersion import validate_dispersion
 
     allowed = [m for m in SIGMA_MODELS if m != "parametric"]
     if model not in allowed:
         raise InputError(f"--model: unknown model {model!r}; expected one of {', '.join(allowed)}")
-    experiment = read_field_experiment(directory)
+    experiment = read_field_experiment(directory if directory is not None else bundled_experiment_dir())
     result = validate_dispersion(experiment, model=model, threshold=threshold)
     if json_output:
         print_json(result.as_dict())

@@ -13,7 +13,7 @@ the pattern, and a class is reported only when its posterior probability reaches
 
 References
 ----------
-.. [1] METHODS.md §4.11 (enhancement ratios; ethane/methane; illustrative lab signatures).
+.. [1] docs/methods.md §10 (enhancement ratios; ethane/methane; illustrative lab signatures).
 .. [2] Ramsden, A. E. et al. (2022). Quantifying fossil and biogenic methane emissions using ethane as an
    uncertain tracer. *ACP* 22, 3911–3929 (ratios as uncertain parameters rather than constants).
 """

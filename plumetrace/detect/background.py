@@ -4,7 +4,7 @@ Background: the ``quantile`` (default 10 %) of each ``block`` of samples (the de
 by a running median over ``smooth_blocks`` blocks (3) and interpolated between block centres; the series'
 median offset above that low quantile is added back so the background sits at the typical plume-free level.
 It follows drifts slower than about ``block × smooth_blocks`` (45 s) and ignores plume crossings shorter than
-a block, which is what a drone's transects through a plume look like (METHODS.md §4.6: low percentile of the
+a block, which is what a drone's transects through a plume look like (docs/methods.md §6: low percentile of the
 recent series, as OTM-33A does with its 5th percentile). Slower sensors spread a crossing over about three
 response times; for lags beyond ~10 s a longer block keeps more of the plume out of the background.
 

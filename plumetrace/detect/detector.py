@@ -74,7 +74,7 @@ class PlumeDetector:
     lags : dict, optional
         Channel → response lag [s]; the event location is taken at the peak time minus the lag of the
         channel that peaked most strongly.
-    classes : dict, optional
+    source_classes : dict, optional
         Source-class library (default: :func:`plumetrace.detect.signatures.load_source_classes`).
     prior_unknown, min_probability : float
         Attribution settings (:func:`plumetrace.detect.attribution.attribute`).
@@ -97,7 +97,7 @@ class PlumeDetector:
 
     def __init__(self, false_alarms_per_hour: float = 0.5, block: float = 15.0, quantile: float = 0.1,
                  smooth_blocks: int = 3, min_duration: float = 0.5, merge_gap: float = 2.0, k_min: float = 4.0,
-                 k_max: float = 12.0, lags: dict | None = None, classes: dict | None = None,
+                 k_max: float = 12.0, lags: dict | None = None, source_classes: dict | None = None,
                  prior_unknown: float = 0.1, min_probability: float = 0.5, build_events: bool = True):
         self.false_alarms_per_hour = false_alarms_per_hour
         self.block = block
@@ -108,7 +108,7 @@ class PlumeDetector:
         self.k_min = k_min
         self.k_max = k_max
         self.lags = lags
-        self.classes = classes
+        self.source_classes = source_classes
         self.prior_unknown = prior_unknown
         self.min_probability = min_probability
         self.build_events = build_events
@@ -119,7 +119,7 @@ class PlumeDetector:
             raise ValueError("false_alarms_per_hour must be > 0")
         data = survey.data
         lags = dict(self.lags or {})
-        classes = self.classes if self.classes is not None else load_source_classes()
+        classes = self.source_classes if self.source_classes is not None else load_source_classes()
         species = [Survey.channel_parts(c)[0] for c in survey.channels]
         patterns = class_patterns(classes, species)
         platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else \

@@ -27,7 +27,7 @@ there). Confidence
 is the logistic of the site's evidence with prior odds set so that a site at the confirmation threshold has
 0.95: ``1 / (1 + exp(−(log B − min_log_bayes + ln 19)))``.
 
-References: METHODS.md §4.9–4.10 (grid posteriors, combining surveys); Kass, R. E. and Raftery, A. E. (1995),
+References: docs/methods.md §8–9 (grid posteriors, combining surveys); Kass, R. E. and Raftery, A. E. (1995),
 Bayes factors, *JASA* 90, 773–795 (evidence scale).
 """
 

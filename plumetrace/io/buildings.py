@@ -1,4 +1,4 @@
-"""Building footprints as GeoJSON (DESIGN.md contract 2).
+"""Building footprints as GeoJSON (contract 2, docs/formats.md).
 
 A FeatureCollection of Polygon/MultiPolygon features in WGS 84, each with a string or integer property
 ``id``. plumetrace also reads an optional numeric ``height_m`` (roof height) and ``use`` and writes them.

@@ -1,4 +1,4 @@
-"""Reader of dispersion field experiments in the validation format (DESIGN.md contract 4).
+"""Reader of dispersion field experiments in the validation format (contract 4, docs/formats.md).
 
 A folder holds ``runs.csv`` (one row per release), ``concentrations.csv`` (observations) and
 ``SOURCE.txt``; plumetrace also reads an optional ``samplers.csv`` (every sampler reading with its azimuth
@@ -178,7 +178,7 @@ class FieldExperiment:
 
 
 def read_field_experiment(directory: str | Path) -> FieldExperiment:
-    """Read and check a field experiment folder (DESIGN.md contract 4).
+    """Read and check a field experiment folder (contract 4, docs/formats.md).
 
     Parameters
     ----------
@@ -234,3 +234,17 @@ def _check_runs_known(obs: pd.DataFrame, runs: pd.DataFrame, path: Path) -> None
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(f"run {obs['run'].iloc[i]!r} is not in runs.csv", path, int(obs["line"].iloc[i]), "run")
+
+
+#: Project Prairie Grass (Barad 1958; Irwin's digitisation; a US Air Force programme, public domain), shipped in
+#: the package in the form of contract 4: ``plumetrace validate dispersion`` uses it when no folder is given.
+BUNDLED_EXPERIMENTS = {"prairie_grass": "data/prairie_grass"}
+
+
+def bundled_experiment_dir(name: str = "prairie_grass") -> Path:
+    """Folder of a field experiment shipped inside the package (contract-4 files and its SOURCE.txt)."""
+    from importlib import resources
+
+    if name not in BUNDLED_EXPERIMENTS:
+        raise InputError(f"no bundled field experiment {name!r}; bundled: {', '.join(BUNDLED_EXPERIMENTS)}")
+    return Path(str(resources.files("plumetrace").joinpath(BUNDLED_EXPERIMENTS[name])))

@@ -1,4 +1,4 @@
-"""The survey CSV (DESIGN.md contract 1) and the in-memory :class:`Survey`.
+"""The survey CSV (contract 1, docs/formats.md) and the in-memory :class:`Survey`.
 
 Reading uses pyarrow's multi-threaded CSV parser; every check names the file, the line (header = line 1)
 and the column: missing required columns, no gas channel, an unknown unit suffix, non-numeric values,

@@ -16,7 +16,7 @@ prior weights; wind-direction offsets and stability classes are marginalised by 
 
 References
 ----------
-.. [1] METHODS.md §4.9 (grid posterior, linearity in Q, heavy-tailed likelihoods for intermittency).
+.. [1] docs/methods.md §8 (grid posterior, linearity in Q, heavy-tailed likelihoods for intermittency).
 .. [2] Hutchinson, M., Oh, H. and Chen, W.-H. (2017). A review of source term estimation methods for
    atmospheric dispersion events using static or mobile sensors. *Information Fusion* 36, 130–148.
 """
@@ -204,9 +204,9 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
         observation uses ``wind_offset_deg`` alone.
     p_off : float
         Probability that the source is off (or its plume missed) during a block — an intermittent source; the
-        explicit background-only / missed-detection probabilities of Hutchinson et al. (2020), METHODS.md
-        §4.9: a block is then explained by background and noise alone. Without ``meander`` the whole survey is
-        one block (give blocks with ``meander_blocks(..., sd_deg=0)``).
+        explicit background-only / missed-detection probabilities of Hutchinson et al. (2020), docs/methods.md §8:
+        a block is then explained by background and noise alone. Without ``meander`` the whole survey is one block
+        (give blocks with ``meander_blocks(..., sd_deg=0)``).
 
     Returns
     -------

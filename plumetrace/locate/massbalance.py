@@ -1,6 +1,6 @@
 """Mass balance through a vertical flux plane (curtain flights): an emission rate independent of the plume model.
 
-METHODS.md §4.8. A curtain is a stack of crosswind transects downwind of a source. The emission rate is the
+docs/methods.md §7. A curtain is a stack of crosswind transects downwind of a source. The emission rate is the
 flux of the gas's mass enhancement through the plane::
 
     Q = Σ_layers Σ_cells ρ'(s, z) · U⊥(z) · Δs · Δz
@@ -20,7 +20,7 @@ extrapolation gives a 90 % interval.
 
 References
 ----------
-.. [1] METHODS.md §4.8 (UAV flux-plane method), after Allen et al. (2019) and Morales et al. (2022):
+.. [1] docs/methods.md §7 (UAV flux-plane method), after Allen et al. (2019) and Morales et al. (2022):
    Morales, R. et al. (2022). Controlled-release experiment to investigate uncertainties in UAV-based
    emission quantification for methane point sources. *Atmos. Meas. Tech.* 15, 2177–2198.
 """
@@ -190,7 +190,8 @@ class MassBalance:
         Exponent of the wind profile U(z) ∝ z^p used for U⊥ at each layer (0.25: urban, neutral; EPA ISC3).
     n_mc : int
         Monte Carlo draws for the interval.
-    seed : int
+    random_state : int or None
+        Seed of the Monte Carlo draws.
 
     Attributes
     ----------
@@ -199,13 +200,13 @@ class MassBalance:
     """
 
     def __init__(self, cell_m: float = 5.0, plane_tolerance_m: float = 25.0, wind: tuple[float, float] | None = None,
-                 power_law_exponent: float = 0.25, n_mc: int = 400, seed: int = 0):
+                 power_law_exponent: float = 0.25, n_mc: int = 400, random_state: int | None = 0):
         self.cell_m = cell_m
         self.plane_tolerance_m = plane_tolerance_m
         self.wind = wind
         self.power_law_exponent = power_law_exponent
         self.n_mc = n_mc
-        self.seed = seed
+        self.random_state = random_state
 
     def fit(self, survey: Survey, channels=None, backgrounds: dict | None = None) -> MassBalance:
         """Estimate the rate of each channel's species; ``backgrounds``: channel → moving background (channel unit).
@@ -252,7 +253,7 @@ class MassBalance:
         bounds = layer_bounds(levels)
         layer_of = np.clip(np.searchsorted(bounds, z, side="right") - 1, 0, levels.size - 1)
         temp, pres = mean_air(data)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         # wind at the flight altitudes (measured) → reference at the mean sample height of the plane
         z_ref = float(np.nanmean(z[near]))
         self.estimates_ = []

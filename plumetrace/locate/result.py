@@ -1,7 +1,7 @@
 """What locating a survey yields: located sources, their one serialisation, and the survey's result record.
 
 :class:`SourceEstimate` is a located source (site) in the survey's local frame; :func:`source_record` is its
-one JSON-ready form — contract 3 of DESIGN.md plus the keys the pipeline and the store need — used by
+one JSON-ready form — contract 3 (docs/formats.md) plus the keys the pipeline and the store need — used by
 ``plumetrace locate --json``, the pipeline and the store alike. :class:`SurveyResult` is everything kept of one
 analysed survey: the pipeline makes it, the store writes and reads it back, fusion takes it.
 Names and units of every key: docs/nomenclature.md.

@@ -218,7 +218,7 @@ def gaussian_plume(
 
     Notes
     -----
-    For each source (Turner 1994 eq. 3.1 with reflections, METHODS.md §4.1):
+    For each source (Turner 1994 eq. 3.1 with reflections, docs/methods.md §1):
 
     .. math::
 
@@ -277,7 +277,7 @@ def plume_coupling(
     -------
     numpy.ndarray
         Shape ``receptor_shape + (n_sources,)``: concentration per unit emission rate [s m⁻³]; the
-        concentration of rates ``Q`` is ``coupling @ Q`` (linearity in Q, METHODS.md §4.1).
+        concentration of rates ``Q`` is ``coupling @ Q`` (linearity in Q, docs/methods.md §1).
     """
     shape, rec, met, src, resolved = _prepare(
         receptor_east, receptor_north, receptor_height, source_east, source_north, source_height,

@@ -3,8 +3,8 @@
 A release is a train of puffs of mass m_k = Q(t_k)·Δt released at t_k. Every puff is carried by the
 (spatially uniform, time-varying) wind, so its centre at time t is the source position plus the wind's
 displacement between t_k and t, and its spread is the Gaussian plume's σ at the puff's travel distance
-(METHODS.md §4.5; Daniels et al. 2024). The displacement of all puffs is a difference of one cumulative
-integral of the wind, computed once (as in the JAX port cited in METHODS.md).
+(docs/methods.md §5; Daniels et al. 2024). The displacement of all puffs is a difference of one cumulative
+integral of the wind, computed once (as in the JAX port of DLQ, docs/methods.md §5).
 
 References
 ----------
@@ -142,7 +142,7 @@ def gaussian_puff(
 
     Notes
     -----
-    Each puff contributes (METHODS.md §4.5, σx = σy)
+    Each puff contributes (docs/methods.md §5, σx = σy)
 
     .. math::
 

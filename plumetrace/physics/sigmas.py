@@ -3,7 +3,7 @@
 Models, selected by name with ``model=``:
 
 ``"briggs_rural"``, ``"briggs_urban"``
-    Briggs (1973) open-country and urban curves, as tabulated in METHODS.md §4.3 (via AIChE/CCPS 1999 and
+    Briggs (1973) open-country and urban curves, as tabulated in docs/methods.md §3 (via AIChE/CCPS 1999 and
     Griffiths 1994). Fitted for roughly 100 m – 10 km; extrapolated below.
 ``"isc3_rural"``
     The Pasquill–Gifford curves in the analytic form of the ISC3 model (US EPA 1995, EPA-454/B-95-003b,
@@ -245,10 +245,10 @@ def dispersion_coefficients(
 
     Notes
     -----
-    Briggs (1973): σ = a·x·(1 + b·x)^c, coefficients of METHODS.md §4.3. ISC3: σy =
+    Briggs (1973): σ = a·x·(1 + b·x)^c, coefficients of docs/methods.md §3. ISC3: σy =
     465.11628·x·tan(0.017453293·(c − d·ln x)), σz = a·x^b piecewise (x in km), σz ≤ 5000 m.
     The published curves start at 100 m; nearer the source they are extrapolated, which is what drone
-    surveys at 10–200 m need (METHODS.md §4.3, drone-scale caveat).
+    surveys at 10–200 m need (docs/methods.md §3, drone-scale caveat).
 
     Examples
     --------

@@ -86,7 +86,7 @@ def stability_label(code: ArrayLike) -> NDArray[np.str_]:
     return np.asarray(out, dtype="<U3").reshape(arr.shape)
 
 
-# --- Pasquill (1961) table as printed by NOAA READY (METHODS.md §4.2) -------------------------------------
+# --- Pasquill (1961) table as printed by NOAA READY (docs/methods.md §2) -------------------------------------
 # columns: wind-speed bins  <2, 2-3, 3-5, 5-6, >=6 m/s
 _WIND_EDGES = np.array([2.0, 3.0, 5.0, 6.0])
 _TABLE = {
@@ -160,7 +160,7 @@ def pasquill_class(
 
     Notes
     -----
-    Pasquill's (1961) table as tabulated by NOAA READY (METHODS.md §4.2). Its notes: night is the period
+    Pasquill's (1961) table as tabulated by NOAA READY (docs/methods.md §2). Its notes: night is the period
     from 1 h before sunset to 1 h after sunrise, and class D is used for overcast conditions by day or
     night and for any sky during the hour before or after night. The table's near-calm night cells (E, F
     below 2 m s⁻¹) are kept as NOAA prints them, though the scheme is unreliable there.

@@ -126,7 +126,7 @@ def wind_speed_log_law(
     obukhov_length : array_like
         L [m]; inf for neutral.
     von_karman : float
-        k; 0.35 with Businger's functions (as in METHODS.md §4.4).
+        k; 0.35 with Businger's functions (as in docs/methods.md §4).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Evaluate the Gaussian plume against a dispersion field experiment (DESIGN.md contract 4).
+"""Evaluate the Gaussian plume against a dispersion field experiment (contract 4, docs/formats.md).
 
 Only published coefficients are used; nothing is fitted to the validation data.
 

@@ -33,7 +33,10 @@ def test_harness_scores_a_subset():
     lab = rows["14_rate_0p1"]
     assert lab["encounters"] > 0 and lab["recalled"] / lab["encounters"] >= 0.9
     s = report["summary"]
-    assert 0 <= s["hit_recall"] <= 1 and s["false_events_per_hour_source_free"] is not None
+    assert s["hit_recall"] == pytest.approx(sum(r["recalled"] for r in rows.values())
+                                            / sum(r["encounters"] for r in rows.values()))
+    free = rows["38_source_free_1"]
+    assert s["false_events_per_hour_source_free"] == pytest.approx(free["false_events"] / free["flight_hours"])
     loc = report["localisation"]
     assert loc["targets"] == 1 and loc["area_km2"] > 0
     assert set(loc) >= {"detection_probability", "false_sites_per_km2", "localisation_error_median_m",

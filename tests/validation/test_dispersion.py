@@ -1,4 +1,4 @@
-"""Validation of the forward model on Project Prairie Grass (../shared/data/prairie_grass)."""
+"""Validation of the forward model on Project Prairie Grass (shipped in plumetrace/data/prairie_grass)."""
 
 import numpy as np
 import pytest
@@ -29,6 +29,25 @@ def test_prairie_grass_samplers_are_scored(prairie_grass_dir):
     # the model's plume axis follows the measured wind, so readings and predictions rise and fall together
     r = np.corrcoef(np.log(pairs["observed"]), np.log(np.maximum(pairs["predicted"], 1e-3)))[0, 1]
     assert r > 0.5
+
+
+def test_shipped_prairie_grass_is_the_shared_field_data(prairie_grass_dir, shared_prairie_grass_dir):
+    """The copy in the package is byte for byte the field data set beside the project (when it is there)."""
+    for name in ("runs.csv", "concentrations.csv", "samplers.csv", "SOURCE.txt"):
+        assert (prairie_grass_dir / name).read_bytes() == (shared_prairie_grass_dir / name).read_bytes(), name
+
+
+def test_validate_dispersion_without_a_folder_uses_the_shipped_data():
+    import json
+
+    from typer.testing import CliRunner
+
+    from plumetrace.cli import app
+
+    result = CliRunner().invoke(app, ["validate", "dispersion", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["overall"]["N"] == 265 and report["overall"]["FAC2"] >= 0.75
 
 
 def _write(folder, runs, conc):
