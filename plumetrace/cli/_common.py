@@ -15,6 +15,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from plumetrace.exceptions import InputError
@@ -63,6 +64,18 @@ def print_json(obj: dict) -> None:
     text = json.dumps(json_safe(obj), allow_nan=False)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def print_fields(title: str, rows, warnings=()) -> None:
+    """A two-column field/value table on standard output, then each warning (all as text)."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    for k, v in rows:
+        table.add_row(k, v)
+    out.print(table)
+    for w in warnings:
+        out.print(Text.assemble(("warning: ", "yellow"), str(w)))
 
 
 def fmt(value: float | None, digits: int = 3) -> str:

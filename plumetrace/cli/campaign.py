@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from plumetrace.cli._app import app
-from plumetrace.cli._common import DB_HELP, err, handle_errors, out, parse_lags, print_json
+from plumetrace.cli._common import DB_HELP, err, handle_errors, out, parse_lags, print_fields, print_json
 from plumetrace.exceptions import InputError
 
 
@@ -61,19 +61,14 @@ def analyze_cmd(
         print_json(report)
     else:
         changes = summary.site_changes
-        table = Table(title=f"campaign in {store.url_safe}", title_justify="left", show_header=False)
-        table.add_column("field")
-        table.add_column("value")
-        for k, v in [("locator preset", CAMPAIGN_PRESET),
+        print_fields(f"campaign in {store.url_safe}", [("locator preset", CAMPAIGN_PRESET),
                      ("files", f"{summary.files} ({summary.ingested} analysed, {summary.skipped} already stored, "
                                 f"{len(summary.failed)} failed)"),
                      ("time", f"{summary.seconds:.1f} s ({summary.analysis_seconds:.1f} s of analysis)"),
                      ("peak memory", f"{summary.peak_rss_mb:.0f} MB"),
                      ("sites", f"{len(summary.sites)} ({changes['new']} new, {changes['updated']} updated, "
                                f"{changes['retired']} retired)"),
-                     ("store", ", ".join(f"{k} {v}" for k, v in store.counts().items()))]:
-            table.add_row(k, v)
-        out.print(table)
+                     ("store", ", ".join(f"{k} {v}" for k, v in store.counts().items()))])
         if summary.sites:
             out.print(_sites_table(summary.sites))
     for _, e in summary.failed:

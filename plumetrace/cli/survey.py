@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from plumetrace.cli._app import app
-from plumetrace.cli._common import err, handle_errors, out, parse_lags, parse_wind, print_json
+from plumetrace.cli._common import err, handle_errors, out, parse_lags, parse_wind, print_fields, print_json
 from plumetrace.exceptions import InputError
 from plumetrace.io.jsonsafe import json_safe
 
@@ -78,9 +77,6 @@ def inspect_cmd(
     if json_output:
         print_json(info)
         return
-    table = Table(title=f"{path.name}: {fmt_name}", title_justify="left", show_header=False)
-    table.add_column("field")
-    table.add_column("value")
     if info["time_source"] == "boot":
         span = f"{info['start']:.1f}–{info['end']:.1f} s since boot (no GPS time in the log)"
     else:
@@ -94,11 +90,7 @@ def inspect_cmd(
             ("height", info["height_source"])]
     if info["channels"]:
         rows.append(("gas channels", ", ".join(info["channels"])))
-    for k, v in rows:
-        table.add_row(k, v)
-    out.print(table)
-    for w in info["warnings"]:
-        out.print(Text.assemble(("warning: ", "yellow"), str(w)))
+    print_fields(f"{path.name}: {fmt_name}", rows, info["warnings"])
 
 
 @app.command("convert")
@@ -152,23 +144,17 @@ def convert_cmd(
     if json_output:
         print_json(meta)
         return
-    table = Table(title=f"{out_path.name}: {report['samples']:,} samples", title_justify="left", show_header=False)
-    table.add_column("field")
-    table.add_column("value")
     err = "" if offset.stderr_s is None else f" ± {offset.stderr_s:.2f}"
-    for k, v in [("flight log", f"{flight_log.name} ({log.format}, {log.time_source} time, height from "
-                                f"{log.height_source})"),
-                 ("logger", f"{sensor.name} (profile {logger.profile})"),
-                 ("clock offset", f"{offset.offset_s:+.2f}{err} s ({offset.method})"),
-                 ("channels", ", ".join(logger.channels)),
-                 ("wind", report["wind_source"] or "none in the log (give --wind to locate)"),
-                 ("dropped", f"{report['dropped_outside_flight']:,} readings outside the flight"),
-                 ("flagged", ", ".join(f"{k} {v:,}" for k, v in report["flags"].items() if v) or "none"),
-                 ("metadata", str(meta_path))]:
-        table.add_row(k, v)
-    out.print(table)
-    for w in report["warnings"]:
-        out.print(Text.assemble(("warning: ", "yellow"), str(w)))
+    rows = [("flight log", f"{flight_log.name} ({log.format}, {log.time_source} time, height from "
+                           f"{log.height_source})"),
+            ("logger", f"{sensor.name} (profile {logger.profile})"),
+            ("clock offset", f"{offset.offset_s:+.2f}{err} s ({offset.method})"),
+            ("channels", ", ".join(logger.channels)),
+            ("wind", report["wind_source"] or "none in the log (give --wind to locate)"),
+            ("dropped", f"{report['dropped_outside_flight']:,} readings outside the flight"),
+            ("flagged", ", ".join(f"{k} {v:,}" for k, v in report["flags"].items() if v) or "none"),
+            ("metadata", str(meta_path))]
+    print_fields(f"{out_path.name}: {report['samples']:,} samples", rows, report["warnings"])
 
 
 @app.command("detect")
