@@ -25,16 +25,6 @@ def prairie_grass_dir() -> Path:
     return bundled_experiment_dir("prairie_grass")
 
 
-@pytest.fixture(scope="session")
-def shared_prairie_grass_dir() -> Path:
-    path = SHARED_DATA / "prairie_grass"
-    if not (path / "runs.csv").exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Project Prairie Grass data missing at {path}; CI must have ../shared/data")
-        pytest.skip(f"Project Prairie Grass data not found at {path} (set PLUMETRACE_SHARED_DATA)")
-    return path
-
-
 PG_ENV = "PLUMETRACE_TEST_PG_URL"
 _CREATED: list[str] = []
 

@@ -31,10 +31,28 @@ def test_prairie_grass_samplers_are_scored(prairie_grass_dir):
     assert r > 0.5
 
 
-def test_shipped_prairie_grass_is_the_shared_field_data(prairie_grass_dir, shared_prairie_grass_dir):
-    """The copy in the package is byte for byte the field data set beside the project (when it is there)."""
-    for name in ("runs.csv", "concentrations.csv", "samplers.csv", "SOURCE.txt"):
-        assert (prairie_grass_dir / name).read_bytes() == (shared_prairie_grass_dir / name).read_bytes(), name
+#: SHA-256 of the field data files as converted from Irwin's digitisation (the shared data set of the project).
+PRAIRIE_GRASS_SHA256 = {
+    "SOURCE.txt": "96e211fb3bf7c01a2168b7022ea8116b5b3759f501819fbd57d2b2d3f6d4d632",
+    "concentrations.csv": "bff7d116f77d957c7441774ac04f651c29e600a7f12124db607d6238383f5cef",
+    "runs.csv": "763cdb42649e31a0577ca109ae2f28e1368670f1c695968d2b4a0dfb14df61b1",
+    "samplers.csv": "6476138183b569035316ff4ffcaaed97ef641a11e0189834e6cc0df0009a40f7",
+}
+
+
+def test_shipped_prairie_grass_is_the_field_data_set(prairie_grass_dir):
+    """The copy in the package is byte for byte the field data set (and the shared copy, when it is beside us)."""
+    import hashlib
+    import os
+
+    from tests.conftest import SHARED_DATA
+
+    for name, digest in PRAIRIE_GRASS_SHA256.items():
+        data = (prairie_grass_dir / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, name
+        shared = SHARED_DATA / "prairie_grass" / name
+        if shared.exists() or os.environ.get("CI"):
+            assert shared.read_bytes() == data, name
 
 
 def test_validate_dispersion_without_a_folder_uses_the_shipped_data():
