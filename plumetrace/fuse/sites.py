@@ -411,8 +411,7 @@ def _any_channel(maps) -> list:
         i, j = int(round((x0 - m.x0) / step)), int(round((y0 - m.y0) / step))
         stack.append(m.log_bf[i:i + nx, j:j + ny].astype(np.float64))
     a = np.stack(stack)
-    top = a.max(axis=0)
-    combined = top + np.log(np.exp(a - top).sum(axis=0)) - math.log(len(maps))
+    combined = log_sum_exp(a, axis=0) - math.log(len(maps))
     return [_AnyMap(ANY, ANY, float(x0), float(y0), float(step), combined)]
 
 

@@ -22,17 +22,15 @@ import pandas as pd
 from scipy import signal
 
 from plumetrace.exceptions import InputError
-from plumetrace.io.logtypes import FlightLog
+from plumetrace.io.logtypes import GPS_JUMP_SPEED_MPS, FlightLog, gps_jumps
 from plumetrace.io.sensorlog import SensorLog
 from plumetrace.physics.standard_atmosphere import pressure_altitude
 
 #: Resampling step of the alignment signals [s].
 ALIGN_DT = 0.1
-#: Implied ground speed above which a position step is a GPS jump [m/s] (issue #4).
-MAX_SPEED = 50.0
 
 QC_OUTSIDE_TRACK_GAP = 1  # the position was interpolated across a gap of more than 2 s
-QC_GPS_JUMP = 2  # implied speed from the previous fix above 50 m/s
+QC_GPS_JUMP = 2  # a GPS jump (plumetrace.io.logtypes.gps_jumps) within 1 s
 QC_ON_GROUND = 4  # height above ground below 1 m
 QC_CHANNEL_GAP = 8  # a gas channel is empty (NaN) in this row
 
@@ -239,8 +237,7 @@ def merge(flight: FlightLog, sensor: SensorLog, offset: ClockOffset,
 
     frame = LocalFrame.around(tr["lat"].to_numpy(float), tr["lon"].to_numpy(float))
     e, n = frame.to_local(tr["lat"].to_numpy(float), tr["lon"].to_numpy(float))
-    step_speed = np.hypot(np.diff(e), np.diff(n)) / np.maximum(np.diff(ft), 1e-3)
-    jump_times = ft[1:][step_speed > MAX_SPEED]
+    jump_times = ft[1:][gps_jumps(ft, e, n)]
     if jump_times.size:
         near = np.abs(t[:, None] - jump_times[None, :]).min(axis=1) < 1.0 if t.size * jump_times.size < 5e7 else \
             np.zeros(t.size, bool)
@@ -252,7 +249,8 @@ def merge(flight: FlightLog, sensor: SensorLog, offset: ClockOffset,
     out = out[inside].reset_index(drop=True)
     warnings = list(flight.warnings) + list(sensor.warnings)
     if jump_times.size:
-        warnings.append(f"{jump_times.size} GPS jumps (implied speed > {MAX_SPEED:.0f} m/s); nearby samples flagged")
+        warnings.append(f"{jump_times.size} GPS jumps (implied speed > {GPS_JUMP_SPEED_MPS:.0f} m/s); nearby samples "
+                        "flagged")
     report = {
         "samples": int(len(out)), "dropped_outside_flight": int((~inside).sum()),
         "flags": {"position_gap": int((out["qc_flags"] & QC_OUTSIDE_TRACK_GAP).astype(bool).sum()),

@@ -13,19 +13,14 @@ import numpy as np
 from plumetrace.exceptions import InputError
 from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.flightlog import FLIGHT_LOG_FORMATS, detect_format, read_flight_log
+from plumetrace.io.logtypes import gps_jumps
 from plumetrace.io.survey import read_survey
-
-#: A step between consecutive fixes faster than this is a GPS jump [m/s] …
-GPS_JUMP_SPEED_MPS = 50.0
-#: … when it is also longer than ordinary GPS scatter [m].
-GPS_JUMP_MIN_STEP_M = 10.0
 
 
 def track_quality(time, lat, lon, frame: LocalFrame | None = None) -> dict:
     """Extent [m], GPS jumps and the fastest implied speed [m/s] of a position series.
 
-    A jump is a step between consecutive fixes that implies more than :data:`GPS_JUMP_SPEED_MPS` and is longer
-    than :data:`GPS_JUMP_MIN_STEP_M`.
+    Jumps as :func:`plumetrace.io.logtypes.gps_jumps` defines them.
     """
     if len(lat) == 0:
         return {"extent_m": [0.0, 0.0], "gps_jumps": 0, "max_speed_mps": 0.0}
@@ -33,7 +28,7 @@ def track_quality(time, lat, lon, frame: LocalFrame | None = None) -> dict:
     e, n = frame.to_local(lat, lon)
     dt = np.diff(np.asarray(time, float))
     step = np.hypot(np.diff(e), np.diff(n))
-    jumps = step > np.maximum(GPS_JUMP_SPEED_MPS * dt, GPS_JUMP_MIN_STEP_M)
+    jumps = gps_jumps(time, e, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(dt > 0, step / dt, np.nan)
     return {"extent_m": [float(np.ptp(e)), float(np.ptp(n))], "gps_jumps": int(np.sum(jumps)),

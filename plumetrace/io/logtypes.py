@@ -16,6 +16,11 @@ import pandas as pd
 
 from plumetrace.exceptions import InputError
 
+#: A step between consecutive fixes faster than this is a GPS jump [m/s] …
+GPS_JUMP_SPEED_MPS = 50.0
+#: … when it is also longer than ordinary GPS scatter [m].
+GPS_JUMP_MIN_STEP_M = 10.0
+
 ULOG_MAGIC = b"ULog\x01\x12\x35"
 
 
@@ -104,3 +109,14 @@ def make_track(path, time, lat, lon, alt, height, fix, eph, warnings: list[str])
                           "eph_m": np.asarray(eph, dtype=np.float64)})[valid]
     track = track.sort_values("time", kind="stable").drop_duplicates("time").reset_index(drop=True)
     return track
+
+
+def gps_jumps(time: np.ndarray, east: np.ndarray, north: np.ndarray) -> np.ndarray:
+    """Per step between consecutive fixes (length n − 1), whether it is a GPS jump.
+
+    A jump implies more than :data:`GPS_JUMP_SPEED_MPS` and is longer than :data:`GPS_JUMP_MIN_STEP_M` (so the
+    scatter of fixes a few milliseconds apart is not one). Positions in metres, times in seconds.
+    """
+    dt = np.diff(np.asarray(time, float))
+    step = np.hypot(np.diff(np.asarray(east, float)), np.diff(np.asarray(north, float)))
+    return step > np.maximum(GPS_JUMP_SPEED_MPS * dt, GPS_JUMP_MIN_STEP_M)
