@@ -167,6 +167,34 @@ def ranked_sites(store, include_retired: bool = False) -> list[dict]:
     return rank_sites(store.sites(include_retired=include_retired), targets)
 
 
+#: Seconds to wait for an existing Dask scheduler before giving up.
+SCHEDULER_TIMEOUT_S = 5.0
+
+
+def max_workers() -> int:
+    """Cores this process may use (its CPU affinity): the most single-threaded workers worth starting."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - platforms without affinity
+        return max(1, os.cpu_count() or 1)
+
+
+def check_scheduler_address(address: str) -> str:
+    """A Dask scheduler address as ``tcp://HOST:PORT`` (``HOST:PORT`` accepted), or an InputError."""
+    import re
+
+    text = address.strip()
+    if "://" not in text:
+        text = "tcp://" + text
+    m = re.fullmatch(r"(tcp|tls|inproc|ws|wss)://([A-Za-z0-9_.\-\[\]:]+?):(\d{1,5})", text)
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise InputError(f"--scheduler {address!r} is not a Dask scheduler address; expected tcp://HOST:PORT "
+                         "(e.g. tcp://10.0.0.5:8786)")
+    return text
+
+
 @contextlib.contextmanager
 def dask_executor(workers: int | None = None, scheduler: str | None = None):
     """A Dask client's :class:`concurrent.futures.Executor` for :func:`run_campaign`, closed on exit.
@@ -179,7 +207,11 @@ def dask_executor(workers: int | None = None, scheduler: str | None = None):
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(check_scheduler_address(scheduler), timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"--scheduler {scheduler}: no Dask scheduler answered within {SCHEDULER_TIMEOUT_S:g} s "
+                             f"({type(exc).__name__})") from None
     else:
         cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
                                dashboard_address=None)

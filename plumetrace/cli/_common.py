@@ -85,17 +85,24 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
 
 
-def parse_lags(values: list[str] | None) -> dict[str, float]:
-    """``COLUMN=SECONDS`` options → {column: seconds}."""
+#: Largest sensor lag or response time an option may give [s]: ten minutes is slower than any gas sensor.
+MAX_LAG_S = 600.0
+
+
+def parse_lags(values: list[str] | None, option: str = "--lag") -> dict[str, float]:
+    """``COLUMN=SECONDS`` options → {column: seconds}; seconds finite, 0 … :data:`MAX_LAG_S`."""
     lags = {}
     for item in values or []:
         column, sep, seconds = item.partition("=")
         try:
-            if not sep:
+            if not sep or not column.strip():
                 raise ValueError
-            lags[column.strip()] = float(seconds)
+            value = float(seconds)
         except ValueError:
-            raise InputError(f"{item!r} is not COLUMN=SECONDS (e.g. co_ppm=15)") from None
+            raise InputError(f"{option}: {item!r} is not COLUMN=SECONDS (e.g. co_ppm=15)") from None
+        if not (math.isfinite(value) and 0.0 <= value <= MAX_LAG_S):
+            raise InputError(f"{option}: {item!r} needs a time between 0 and {MAX_LAG_S:g} s")
+        lags[column.strip()] = value
     return lags
 
 

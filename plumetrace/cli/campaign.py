@@ -40,6 +40,16 @@ def analyze_cmd(
 
     if workers and scheduler:
         raise InputError("give either --workers or --scheduler, not both")
+    if workers:
+        from plumetrace.pipeline import max_workers
+
+        if workers > max_workers():
+            raise InputError(f"--workers {workers}: this machine has {max_workers()} cores for analysis; give at "
+                             f"most {max_workers()} (each worker is one single-threaded process)")
+    if scheduler:
+        from plumetrace.pipeline import check_scheduler_address
+
+        scheduler = check_scheduler_address(scheduler)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise InputError("file not found", missing[0])

@@ -120,7 +120,7 @@ def convert_cmd(
 
     log = read_flight_log(flight_log)
     logger = read_sensor_log(sensor, profile)
-    lags, taus = parse_lags(lag), parse_lags(tau)
+    lags, taus = parse_lags(lag), parse_lags(tau, "--tau")
     unknown = sorted((set(lags) | set(taus)) - set(logger.channels))
     if unknown:
         raise InputError(f"--lag/--tau name {', '.join(unknown)}, which the logger does not have; its channels are "
@@ -250,7 +250,16 @@ def locate_cmd(
                          f"(intermediate cells {', '.join(v for v in VALID_LABELS if '-' in v)} are not accepted here)")
     fixed_wind = parse_wind(wind)
     lags = parse_lags(lag)
+    target = None
+    if not json_output or map_path is not None:  # refuse an unwritable map before the fit, not after it
+        target = map_path or survey_path.with_name(survey_path.stem + "_locate.png")
+        if not target.parent.is_dir():
+            raise InputError(f"--map: the folder {str(target.parent)!r} does not exist", target)
     survey = read_survey(survey_path)
+    unknown = sorted(set(lags) - set(survey.channels))
+    if unknown:
+        raise InputError(f"--lag names {', '.join(unknown)}, which the survey does not have; its channels are "
+                         f"{', '.join(survey.channels)}")
     footprints = None
     if buildings is not None:
         footprints, _ = read_buildings(buildings, survey.frame)
@@ -293,7 +302,6 @@ def locate_cmd(
         out.print(ftable)
     out.print(f"preset {preset}; stability {locator.stability_}; {survey.n_samples:,} samples, {hits} hits, "
               f"{survey.duration_s / 60:.1f} min")
-    target = map_path or survey_path.with_name(survey_path.stem + "_locate.png")
     from plumetrace.locate.plot import posterior_map
 
     posterior_map(locator, survey, footprints, target)

@@ -46,12 +46,18 @@ def read_buildings(path: str | Path, frame: LocalFrame | None = None, default_he
         (Multi)Polygon or is invalid, or coordinates outside WGS 84.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder, not a buildings GeoJSON file", path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("file not found", path) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"is not valid JSON ({exc})", path) from None
+    except RecursionError:
+        raise InputError("is not GeoJSON: its JSON is nested too deeply to read", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", path) from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InputError("expected a GeoJSON FeatureCollection", path, column="type")
     features = data.get("features")
@@ -62,7 +68,11 @@ def read_buildings(path: str | Path, frame: LocalFrame | None = None, default_he
     for k, feat in enumerate(features, start=1):
         if not isinstance(feat, dict):
             raise InputError("is not a GeoJSON feature", path, k)
-        props = feat.get("properties") or {}
+        props = feat.get("properties")
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            raise InputError(f"'properties' must be an object, not {type(props).__name__}", path, k, "properties")
         fid = props.get("id", feat.get("id"))
         if isinstance(fid, bool) or not isinstance(fid, (str, int)) or str(fid) == "":
             raise InputError("needs a string or integer property 'id'", path, k, "properties.id")

@@ -47,10 +47,15 @@ class FlightLog:
 def detect_format(path: str | Path) -> str:
     """``"px4-ulog"``, ``"survey-csv"``, ``"ardupilot-dataflash"``, ``"mavlink-tlog"`` or ``"unknown"``."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder, not a file", path)
     try:
-        head = path.open("rb").read(16)
+        with path.open("rb") as fh:
+            head = fh.read(16)
     except FileNotFoundError:
         raise InputError("file not found", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", path) from None
     if head.startswith(ULOG_MAGIC):
         return "px4-ulog"
     if head[:2] == b"\xa3\x95":

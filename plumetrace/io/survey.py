@@ -25,6 +25,21 @@ NON_CHANNEL = {"alt_m", "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hp
 DEFAULT_TEMP_C = 15.0
 DEFAULT_PRESSURE_HPA = 1013.25
 
+#: Physically possible values of each column (inclusive; docs/formats.md). A value outside is refused with the
+#: file, line and column: a survey's numbers must be finite and possible, not merely parseable.
+LIMITS = {
+    "time": (0.0, 4_102_444_800.0, "UNIX seconds between 1970 and 2100"),
+    "lat": (-90.0, 90.0, "degrees"),
+    "lon": (-180.0, 180.0, "degrees"),
+    "alt_m": (-500.0, 20_000.0, "m above ground"),
+    "wind_speed_mps": (0.0, 75.0, "m/s"),
+    "wind_dir_deg": (0.0, 360.0, "degrees"),
+    "temp_c": (-90.0, 60.0, "°C"),
+    "pressure_hpa": (100.0, 1100.0, "hPa"),
+}
+#: Largest magnitude of a gas reading per unit: pure gas (10⁶ ppm; about 2 kg/m³ for the heaviest species here).
+CHANNEL_LIMITS = {"ppm": 1e6, "ppb": 1e9, "ug_m3": 1e10, "mg_m3": 1e7}
+
 
 @dataclass
 class Survey:
@@ -128,6 +143,30 @@ def _parse_time(col: pd.Series, path: Path) -> np.ndarray:
     return (parsed.astype("int64") / 1e9).to_numpy(dtype=np.float64)
 
 
+class LineMap:
+    """Row index of a parsed CSV → its 1-based line number in the file (header = line 1).
+
+    The CSV parser skips empty lines (CRLF ones too), so row i is line i + 2 only in a file without them;
+    the file is scanned for its empty lines only when a message needs a line number.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lines = None
+
+    def __call__(self, row: int) -> int:
+        """The line of data row ``row`` (0-based)."""
+        if self._lines is None:
+            raw = np.frombuffer(self.path.read_bytes(), dtype=np.uint8)
+            nl = np.flatnonzero(raw == 10)
+            starts = np.concatenate(([0], nl + 1))
+            ends = np.concatenate((nl, [raw.size]))
+            length = ends - starts
+            cr = (length > 0) & (raw[np.clip(ends - 1, 0, max(raw.size - 1, 0))] == 13) if raw.size else length > 0
+            self._lines = np.flatnonzero((length - cr) > 0)[1:] + 1  # data rows: non-empty lines after the header
+        return int(self._lines[row]) if 0 <= row < self._lines.size else row + 2
+
+
 def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
     """Read a survey CSV (contract 1).
 
@@ -148,6 +187,8 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path)
+    if not path.is_file():
+        raise InputError("is a folder, not a survey CSV file", path)
     try:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
                                convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
@@ -162,6 +203,11 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
         raise InputError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot be read ({exc})", path) from None
+    seen = set()
+    for c in columns:
+        if c in seen:
+            raise InputError(f"column {c!r} appears twice in the header", path, 1, c)
+        seen.add(c)
     df.columns = columns
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -183,7 +229,7 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
                          f"{', '.join(CHANNEL_UNITS)}, e.g. ch4_ppm", path, 1)
     if len(df) == 0:
         raise InputError("has a header but no samples", path, 2)
-    survey = survey_from_dataframe(df, channels, path, frame)
+    survey = survey_from_dataframe(df, channels, path, frame, line_of=LineMap(path))
     sidecar = path.with_suffix(".meta.json")  # written by `plumetrace convert`: platform, clock offset, wind source
     if sidecar.exists():
         import json
@@ -198,13 +244,21 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
 
 
 def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Path = "<memory>",
-                          frame: LocalFrame | None = None) -> Survey:
+                          frame: LocalFrame | None = None, line_of=None) -> Survey:
     """Check and convert a table with contract-1 columns (already split into channels) into a :class:`Survey`.
 
     Used by :func:`read_survey` and by callers that hold a survey in memory (the simulator, the benchmark).
+    ``line_of`` maps a row index to its line in the file (default: row + 2, a file without empty lines).
     """
     path = Path(path)
-    out = pd.DataFrame({"time": _parse_time(df["time"], path)})
+    line_of = line_of or (lambda i: i + 2)
+    try:
+        time = _parse_time(df["time"], path)
+    except InputError as exc:  # _parse_time names row + 2: give the file's own line
+        if exc.row is not None and exc.row >= 2:
+            exc = InputError(exc.message, path, line_of(exc.row - 2), exc.column)
+        raise exc from None
+    out = pd.DataFrame({"time": time})
     for c in ("lat", "lon", "alt_m", *channels, "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"):
         if c not in df.columns:
             continue
@@ -212,12 +266,12 @@ def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Pat
         bad = values.isna() & df[c].notna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(f"{df[c].iloc[i]!r} is not a number", path, i + 2, c)
+            raise InputError(f"{df[c].iloc[i]!r} is not a number", path, line_of(i), c)
         out[c] = values.to_numpy(dtype=np.float64)
     for c in df.columns:
         if c not in out.columns:
             out[c] = df[c].to_numpy()
-    _check_ranges(out, path)
+    _check_ranges(out, path, channels, line_of)
     if "temp_c" not in out.columns:
         out["temp_c"] = DEFAULT_TEMP_C
     if "pressure_hpa" not in out.columns:
@@ -237,24 +291,27 @@ def _known_species():
     return SPECIES
 
 
-def _check_ranges(out: pd.DataFrame, path: Path) -> None:
+def _check_ranges(out: pd.DataFrame, path: Path, channels, line_of) -> None:
     def first(mask, col, msg):
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
-            raise InputError(msg.format(v=out[col].iloc[i]), path, i + 2, col)
+            raise InputError(msg.format(v=out[col].iloc[i]), path, line_of(i), col)
 
     for col in ("time", "lat", "lon", "alt_m"):
         first(out[col].isna().to_numpy(), col, "is empty; a value is required")
-    first(np.abs(out["lat"].to_numpy()) > 90, "lat", "latitude {v} is outside -90..90")
-    first(np.abs(out["lon"].to_numpy()) > 180, "lon", "longitude {v} is outside -180..180")
+    for col, (lo, hi, unit) in LIMITS.items():
+        if col in out.columns:
+            v = out[col].to_numpy()
+            first(np.isfinite(v) == np.isnan(v), col, f"{{v}} is not a finite number ({unit})")  # ±inf
+            first((v < lo) | (v > hi), col, f"{{v}} is outside {lo:g}..{hi:g} ({unit})")
+    for col in channels:
+        v = out[col].to_numpy()
+        limit = CHANNEL_LIMITS[Survey.channel_parts(col)[1]]
+        first(np.isinf(v), col, "{v} is not a finite reading")
+        first(np.abs(v) > limit, col, f"reading {{v}} is beyond ±{limit:g} (more than the pure gas)")
     t = out["time"].to_numpy()
     back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         i = int(back[0]) + 1
         raise InputError(f"time goes backwards ({t[i]!r} after {t[i - 1]!r}); rows must be in time order", path,
-                         i + 2, "time")
-    if "wind_dir_deg" in out.columns:
-        w = out["wind_dir_deg"].to_numpy()
-        first((w < 0) | (w > 360), "wind_dir_deg", "wind direction {v} is outside 0..360 degrees")
-    if "wind_speed_mps" in out.columns:
-        first(out["wind_speed_mps"].to_numpy() < 0, "wind_speed_mps", "wind speed {v} is negative")
+                         line_of(i), "time")

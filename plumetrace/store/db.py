@@ -40,6 +40,13 @@ def resolve_url(url: str | None = None) -> str:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise InputError(f"--db {url!r} is neither sqlite:///FILE nor postgresql://USER@HOST/DB")
+    if url.startswith("sqlite") and url.split("://", 1)[-1] in ("", "/", "/:memory:"):
+        raise InputError(f"--db {url!r} is an in-memory SQLite store: everything written to it is lost when the "
+                         "command ends; give a file, sqlite:///FILE")
+    if url.startswith("sqlite:///"):
+        folder = Path(url[len("sqlite:///"):]).parent
+        if not folder.is_dir():
+            raise InputError(f"--db {url!r}: the folder {str(folder)!r} does not exist")
     return url
 
 
