@@ -20,3 +20,17 @@ def log_sum_exp(a, axis=None):
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out.squeeze(axis=axis) if axis is not None else float(out.squeeze())
+
+
+def sample_interval(time_s, default: float = 1.0) -> float:
+    """Typical spacing of a time series [s]: the median of its positive steps.
+
+    Rows that share a time (a network of sensors read together, a repeated row) do not make the spacing zero;
+    ``default`` when there is no positive step (one sample, or every sample at one time).
+
+    >>> sample_interval(np.array([0.0, 0.0, 0.1, 0.1, 0.2]))
+    0.1
+    """
+    steps = np.diff(np.asarray(time_s, float))
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if steps.size else float(default)

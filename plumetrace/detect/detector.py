@@ -19,7 +19,9 @@ from plumetrace.detect.hits import (
 )
 from plumetrace.detect.signatures import load_source_classes
 from plumetrace.detect.york import york_fit
+from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, ppb_factor
+from plumetrace.numerics import sample_interval
 
 
 @dataclass
@@ -124,13 +126,17 @@ class PlumeDetector:
         patterns = class_patterns(classes, species)
         platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else \
             np.full(len(data), "uav")
+        times = data["time"].to_numpy()
+        if times.size > 1 and not np.any(np.diff(times) > 0):
+            raise InputError(f"all {times.size:,} samples share one time ({times[0]!r}): detection needs readings "
+                             "over time", survey.path or None, column="time")
         stats, hits, events = [], [], []
         background = pd.DataFrame(index=data.index)
         hours = 0.0
         for platform in pd.unique(platforms):
             idx = np.flatnonzero(platforms == platform)
             t = data["time"].to_numpy()[idx]
-            dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+            dt = sample_interval(t)
             breaks = segment_breaks(t, dt)
             h = t.size * dt / 3600.0
             hours += h

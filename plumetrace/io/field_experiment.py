@@ -23,7 +23,9 @@ from plumetrace.physics.stability import VALID_LABELS, stability_code, stability
 
 
 def _number(low: float | None = None, low_inclusive: bool = True, allow_blank: bool = False,
-            what: str = "a number") -> Callable[[str], float]:
+            what: str = "a number", high: float | None = None) -> Callable[[str], float]:
+    """A parser of one finite number in [low, high] (physically possible values; docs/formats.md)."""
+
     def parse(text: str) -> float:
         text = text.strip()
         if text == "":
@@ -39,6 +41,8 @@ def _number(low: float | None = None, low_inclusive: bool = True, allow_blank: b
         if low is not None and (value < low or (value == low and not low_inclusive)):
             bound = f">= {low:g}" if low_inclusive else f"> {low:g}"
             raise ValueError(f"{value:g} is out of range; expected {what} {bound}")
+        if high is not None and value > high:
+            raise ValueError(f"{value:g} is out of range; expected {what} <= {high:g}")
         return value
 
     return parse
@@ -61,33 +65,33 @@ def _run_id(text: str) -> str:
 
 RUNS_REQUIRED: dict[str, Callable[[str], object]] = {
     "run": _run_id,
-    "q_g_s": _number(0.0, low_inclusive=False, what="an emission rate in g/s"),
-    "h_m": _number(0.0, what="a release height in m"),
-    "u_ref_mps": _number(0.0, what="a wind speed in m/s"),
-    "z_ref_m": _number(0.0, low_inclusive=False, what="a height in m"),
+    "q_g_s": _number(0.0, low_inclusive=False, what="an emission rate in g/s", high=1e6),
+    "h_m": _number(0.0, what="a release height in m", high=1000.0),
+    "u_ref_mps": _number(0.0, what="a wind speed in m/s", high=75.0),
+    "z_ref_m": _number(0.0, low_inclusive=False, what="a height in m", high=1000.0),
     "stability": _stability,
 }
 RUNS_OPTIONAL: dict[str, Callable[[str], object]] = {
-    "L_m": _number(allow_blank=True, what="a Monin-Obukhov length in m"),
-    "z0_m": _number(0.0, low_inclusive=False, allow_blank=True, what="a roughness length in m"),
-    "sampling_min": _number(0.0, low_inclusive=False, allow_blank=True, what="a sampling time in minutes"),
-    "mixing_height_m": _number(0.0, low_inclusive=False, allow_blank=True, what="a mixing height in m"),
-    "wind_dir_deg": _number(allow_blank=True, what="a wind direction in degrees"),
-    "sigma_theta_deg": _number(0.0, allow_blank=True, what="a standard deviation in degrees"),
+    "L_m": _number(-1e7, allow_blank=True, what="a Monin-Obukhov length in m", high=1e7),
+    "z0_m": _number(0.0, low_inclusive=False, allow_blank=True, what="a roughness length in m", high=10.0),
+    "sampling_min": _number(0.0, low_inclusive=False, allow_blank=True, what="a sampling time in minutes", high=1440.0),
+    "mixing_height_m": _number(0.0, low_inclusive=False, allow_blank=True, what="a mixing height in m", high=10000.0),
+    "wind_dir_deg": _number(0.0, allow_blank=True, what="a wind direction in degrees", high=360.0),
+    "sigma_theta_deg": _number(0.0, allow_blank=True, what="a standard deviation in degrees", high=180.0),
 }
 CONC_REQUIRED: dict[str, Callable[[str], object]] = {
     "run": _run_id,
-    "x_m": _number(0.0, low_inclusive=False, what="a downwind distance in m"),
-    "y_m": _number(allow_blank=True, what="a crosswind offset in m (blank for an arc maximum)"),
-    "z_m": _number(0.0, what="a sampler height in m"),
-    "c_ug_m3": _number(0.0, what="a concentration in ug/m3"),
+    "x_m": _number(0.0, low_inclusive=False, what="a downwind distance in m", high=1e5),
+    "y_m": _number(-1e5, allow_blank=True, what="a crosswind offset in m (blank for an arc maximum)", high=1e5),
+    "z_m": _number(0.0, what="a sampler height in m", high=1000.0),
+    "c_ug_m3": _number(0.0, what="a concentration in ug/m3", high=1e12),
 }
 SAMPLERS_REQUIRED: dict[str, Callable[[str], object]] = {
     "run": _run_id,
-    "x_m": _number(0.0, low_inclusive=False, what="an arc radius in m"),
-    "azimuth_deg": _number(what="an azimuth in degrees"),
-    "z_m": _number(0.0, what="a sampler height in m"),
-    "c_ug_m3": _number(0.0, what="a concentration in ug/m3"),
+    "x_m": _number(0.0, low_inclusive=False, what="an arc radius in m", high=1e5),
+    "azimuth_deg": _number(0.0, what="an azimuth in degrees", high=360.0),
+    "z_m": _number(0.0, what="a sampler height in m", high=1000.0),
+    "c_ug_m3": _number(0.0, what="a concentration in ug/m3", high=1e12),
 }
 
 

@@ -40,7 +40,8 @@ def inspect_file(path: str | Path) -> dict:
 
     Keys: ``file``, ``format``, ``time_source`` ("gps", "boot" or "utc"), ``start``, ``end``, ``duration_s``,
     ``samples``, ``position_fixes``, ``channels``, ``wind`` {present, records, mean_speed_mps},
-    ``height_source``, ``position`` (:func:`track_quality`), ``topics``, ``warnings``.
+    ``height_source``, ``position`` (:func:`track_quality`), ``topics``, ``warnings``, ``truncated`` (a flight
+    log cut off inside a message).
 
     Raises
     ------
@@ -62,7 +63,7 @@ def inspect_file(path: str | Path) -> dict:
             "height_source": log.height_source,
             "position": track_quality(tr["time"].to_numpy(float), tr["lat"].to_numpy(float),
                                       tr["lon"].to_numpy(float)),
-            "topics": len(log.topics), "warnings": log.warnings,
+            "topics": len(log.topics), "warnings": log.warnings, "truncated": log.truncated,
         }
     if fmt == "survey-csv":
         s = read_survey(path)
@@ -76,7 +77,7 @@ def inspect_file(path: str | Path) -> dict:
                      "mean_speed_mps": float(d["wind_speed_mps"].mean()) if s.has_wind else None},
             "height_source": "alt_m column",
             "position": track_quality(d["time"].to_numpy(), d["lat"].to_numpy(), d["lon"].to_numpy(), s.frame),
-            "topics": None, "warnings": [],
+            "topics": None, "warnings": [], "truncated": False,
         }
     raise InputError("is neither a flight log (PX4 .ulg, ArduPilot DataFlash .bin, MAVLink .tlog) nor a survey "
                      "CSV (contract 1)", path, 1)

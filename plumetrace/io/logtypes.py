@@ -37,6 +37,7 @@ class FlightLog:
     topics: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     span: tuple[float, float] = (0.0, 0.0)  # first and last timestamp of the whole log [s]
+    truncated: bool = False  # the file ends inside a message (a log cut off while it was written or copied)
 
     @property
     def has_wind(self) -> bool:

@@ -17,6 +17,9 @@ References: pyulog (PX4), ULog file format (docs.px4.io, "ULog File Format").
 
 from __future__ import annotations
 
+import contextlib
+import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,19 @@ import pandas as pd
 
 from plumetrace.exceptions import InputError
 from plumetrace.io.logtypes import FlightLog, detect_format, make_track
+
+
+def truncated_at(path: Path) -> int | None:
+    """Where a ULog's message framing stops short of the file's end (a cut-off log), or None when it is whole.
+
+    After the 16-byte file header every ULog message is a 3-byte header (uint16 payload size, uint8 type) and
+    its payload (PX4 "ULog File Format"); a log whose last message runs past the end of the file was cut.
+    """
+    data = path.read_bytes()
+    pos, n = 16, len(data)
+    while pos + 3 <= n:
+        pos += 3 + struct.unpack_from("<H", data, pos)[0]
+    return None if pos == n else min(pos, n)
 
 
 def _topic(ulog, name):
@@ -54,14 +70,20 @@ def read_ulog(path: str | Path, require_position: bool = True) -> FlightLog:
     path = Path(path)
     if detect_format(path) != "px4-ulog":
         raise InputError("is not a PX4 ULog file (missing the 'ULog' header magic)", path, 1)
+    printed = io.StringIO()
     try:
-        ulog = ULog(str(path))
+        with contextlib.redirect_stdout(printed):  # pyulog prints its warnings; they belong in ours, not on stdout
+            ulog = ULog(str(path))
     except Exception as exc:  # noqa: BLE001 - pyulog raises many types on corrupt data
         raise InputError(f"cannot be parsed as ULog ({type(exc).__name__}: {exc})", path) from None
     topics = sorted({d.name for d in ulog.data_list})
-    warnings = []
+    warnings = [f"pyulog: {line.strip()}" for line in printed.getvalue().splitlines() if line.strip()][:10]
     if getattr(ulog, "file_corruption", False):
-        warnings.append("the log is corrupted or truncated; pyulog recovered what it could")
+        warnings.append("the log is corrupted; pyulog recovered what it could")
+    cut = truncated_at(path)
+    if cut is not None:
+        warnings.append(f"the log is truncated: its last message is cut off at byte {cut:,} of "
+                        f"{path.stat().st_size:,}; the span is what was recorded before the cut")
     gpos = _topic(ulog, "vehicle_global_position")
     gps = _topic(ulog, "vehicle_gps_position")
     if gps is None:
@@ -92,7 +114,7 @@ def read_ulog(path: str | Path, require_position: bool = True) -> FlightLog:
         empty = pd.DataFrame(columns=["time", "lat", "lon", "alt_m", "height_m", "fix_type", "eph_m"])
         wind = _wind(ulog, 0.0)
         return FlightLog(str(path), "px4-ulog", empty, wind, "boot", "none", topics, warnings + [message],
-                         (ulog.start_timestamp * 1e-6, ulog.last_timestamp * 1e-6))
+                         (ulog.start_timestamp * 1e-6, ulog.last_timestamp * 1e-6), truncated=cut is not None)
     offset, time_source = 0.0, "boot"
     if gps is not None and "time_utc_usec" in gps:
         utc = gps["time_utc_usec"].astype(np.float64)
@@ -113,7 +135,8 @@ def read_ulog(path: str | Path, require_position: bool = True) -> FlightLog:
     track = make_track(path, (t + offset) * 1e-6, lat, lon, alt, height, fix, eph, warnings)
     wind = _wind(ulog, offset)
     span = ((ulog.start_timestamp + offset) * 1e-6, (ulog.last_timestamp + offset) * 1e-6)
-    return FlightLog(str(path), "px4-ulog", track, wind, time_source, height_source, topics, warnings, span)
+    return FlightLog(str(path), "px4-ulog", track, wind, time_source, height_source, topics, warnings, span,
+                     truncated=cut is not None)
 
 
 def _wind(ulog, offset: float) -> pd.DataFrame:

@@ -34,6 +34,7 @@ import numpy as np
 
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, mean_air, ppb_factor
+from plumetrace.numerics import sample_interval
 from plumetrace.physics.species import SPECIES, mass_concentration
 from plumetrace.physics.wind import wind_speed_power_law
 
@@ -43,7 +44,7 @@ def level_flight(t: np.ndarray, z: np.ndarray, window_s: float = 5.0, max_climb_
     import pandas as pd
 
     t = np.asarray(t, float)
-    dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    dt = sample_interval(t)
     w = max(int(round(window_s / dt)), 1)
     zs = pd.Series(np.asarray(z, float)).rolling(w, center=True, min_periods=1).median().to_numpy()
     climb = np.abs(np.gradient(zs, t)) if t.size > 1 else np.zeros(t.size)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, mean_air, ppb_factor
+from plumetrace.numerics import sample_interval
 from plumetrace.physics.species import SPECIES, mole_fraction
 
 
@@ -55,7 +56,7 @@ def _smoothed_wind(t: np.ndarray, speed: np.ndarray, direction: np.ndarray, wind
     theta = np.deg2rad(direction)
     u = pd.Series(-speed * np.sin(theta))
     v = pd.Series(-speed * np.cos(theta))
-    dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    dt = sample_interval(t)
     w = max(int(round(window_s / dt)), 1)
     um = u.rolling(w, center=True, min_periods=1).mean().to_numpy()
     vm = v.rolling(w, center=True, min_periods=1).mean().to_numpy()
@@ -143,6 +144,9 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
     if wind is None and not survey.has_wind:
         raise InputError("the survey has no wind (wind_speed_mps, wind_dir_deg); give one with --wind "
                          "SPEED_MPS@FROM_DEG", survey.path)
+    if wind is None and not np.any(data["wind_speed_mps"].to_numpy(dtype=float) > 0):
+        raise InputError("the wind speed is 0 on every row: in a calm a plume has no direction to locate a source "
+                         "along; give the wind with --wind SPEED_MPS@FROM_DEG", survey.path, column="wind_speed_mps")
     platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else np.full(len(data), "uav")
     temp, pres = mean_air(data)
     to_ppb = float(ppb_factor(unit, species, temp, pres))
@@ -150,7 +154,7 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
     for platform in pd.unique(platforms):
         idx = np.flatnonzero(platforms == platform)
         t = data["time"].to_numpy()[idx]
-        dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+        dt = sample_interval(t)
         resid = (data[channel].to_numpy(dtype=float)[idx] - background[idx]) * to_ppb
         # the channel's background offset: a moving low quantile sits below the mean of the noise (more so for a
         # coarse, quantised sensor); most samples are plume-free, so their median is the offset
