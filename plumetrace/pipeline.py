@@ -3,12 +3,14 @@
 :func:`analyze_survey` is the unit of work: it reads one survey in the campaign frame, detects, locates with
 the ``campaign`` preset (:mod:`plumetrace.locate.presets`: the single-survey physics plus evidence maps) and
 returns a picklable :class:`~plumetrace.locate.SurveyResult`; it touches no database, so it runs anywhere (in
-the process, or on Dask workers). :func:`run_campaign` hashes the files, skips those already in the store
-(re-ingesting is a no-op), analyses the rest — in the process, or on any :class:`concurrent.futures.Executor`
-such as the one of a Dask client (:func:`dask_executor` builds it; the caller owns it) — and writes each result
-in its own transaction as it arrives (one writer, so SQLite never sees two). It then fuses all the store's
-evidence into sites (:class:`plumetrace.fuse.SiteFuser`) and replaces the sites in one transaction. A survey
-that fails — bad input or an internal error — is reported with its file and loses nothing else.
+the process, or on Dask workers). :func:`run_campaign` reads each file and identifies it by its samples
+(:func:`plumetrace.io.survey.content_hash`), skips those already in the store (re-ingesting the same data, in
+any encoding, is a no-op that the summary lists), analyses the rest — in the process, or on any
+:class:`concurrent.futures.Executor` such as the one of a Dask client (:func:`dask_executor` builds it; the
+caller owns it) — and writes each result in its own transaction as it arrives (one writer, so SQLite never sees
+two). It then fuses all the store's evidence into sites (:class:`plumetrace.fuse.SiteFuser`) and replaces the
+sites in one transaction. A survey that fails — bad input or an internal error — is reported with its file and
+loses nothing else.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import hashlib
 import time
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from plumetrace.exceptions import InputError
@@ -42,6 +44,7 @@ class CampaignSummary:
     peak_rss_mb: float
     sites: list
     site_changes: dict
+    skipped_files: list = field(default_factory=list)  # (path, why it was not analysed again)
 
     @property
     def throughput(self) -> float:
@@ -68,13 +71,12 @@ def _refuse_flight_log(path: Path) -> None:
                          f"plumetrace convert {path.name} --sensor SENSOR.csv --out SURVEY.csv", path)
 
 
-def survey_origin(path: str | Path) -> tuple[float, float]:
-    """Centre (lat, lon) of a survey file, for fixing a campaign frame."""
+def _read_for_identity(path: Path):
+    """The survey of a file (its own frame), to identify it by content and fix a campaign frame."""
     from plumetrace.io.survey import read_survey
 
     _refuse_flight_log(Path(path))
-    s = read_survey(path)
-    return s.frame.lat0, s.frame.lon0
+    return read_survey(path)
 
 
 def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict | None = None,
@@ -99,7 +101,7 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         Locator preset (:data:`plumetrace.locate.PRESETS`).
     """
     from plumetrace.geo.crs import LocalFrame
-    from plumetrace.io.survey import read_survey
+    from plumetrace.io.survey import content_hash, read_survey
     from plumetrace.locate import SourceLocator, source_record
 
     if threads is not None:
@@ -133,7 +135,7 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         channels=list(survey.channels),
         extent=(float(d["east"].min()), float(d["east"].max()), float(d["north"].min()), float(d["north"].max())),
         maps=list(loc.evidence_.values()), estimates=[source_record(e, frame) for e in loc.sources_], hits=hits,
-        content_hash=file_hash(path), path=str(path), format="survey-csv", platform=platform,
+        content_hash=content_hash(survey), path=str(path), format="survey-csv", platform=platform,
         n_samples=int(len(d)), wind_source=survey.metadata.get("wind_source"), stability=loc.stability_,
         meta=meta, seconds=time.perf_counter() - t0, preset=preset,
     )
@@ -254,30 +256,37 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
     import psutil
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from plumetrace.io.survey import content_hash
+
     t0 = time.perf_counter()
     paths = [Path(p) for p in paths]
-    failed, todo = [], []
-    seen_hashes = set()
+    failed, todo, skipped_files = [], [], []
+    seen: dict[str, Path] = {}
+    origin = store.campaign_origin()
     for p in paths:
+        # a survey is identified by its samples (content_hash): the same data with other line endings, a BOM
+        # or reordered columns is the same survey; stores made before keyed surveys by the file's bytes
         try:
-            h = file_hash(p)
+            legacy = file_hash(p)
+            survey = _read_for_identity(p)
         except OSError as exc:
             failed.append((str(p), f"{p}: cannot be read ({exc.strerror or exc})"))
             continue
-        if h in seen_hashes or store.has_survey(h):
+        except InputError as exc:
+            failed.append((str(p), str(exc)))
             continue
-        seen_hashes.add(h)
+        h = content_hash(survey)
+        if h in seen:
+            skipped_files.append((str(p), f"the same samples as {seen[h]} in this run"))
+            continue
+        if store.has_survey(h) or store.has_survey(legacy):
+            skipped_files.append((str(p), "already stored (the same samples)"))
+            continue
+        seen[h] = p
         todo.append(p)
-    skipped = len(paths) - len(todo) - len(failed)
-    origin = store.campaign_origin()
-    unreadable: dict[Path, str] = {}
-    if origin is None and todo:
-        for p in todo:  # the first readable survey fixes the campaign frame
-            try:
-                origin = store.set_campaign_origin(*survey_origin(p))
-                break
-            except InputError as exc:
-                unreadable[p] = str(exc)
+        if origin is None:  # the first readable survey fixes the campaign frame
+            origin = store.set_campaign_origin(survey.frame.lat0, survey.frame.lon0)
+    skipped = len(skipped_files)
     ingested, analysis_s = 0, 0.0
     peak = psutil.Process().memory_info().rss
     bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
@@ -299,11 +308,7 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
 
     with bar:
         task = bar.add_task("analysing surveys", total=len(todo))
-        if todo and origin is None:
-            for p in todo:  # no survey could fix the campaign frame: each one's own reason
-                failed.append((str(p), unreadable.get(p, f"{p}: not analysed (no readable survey)")))
-                bar.advance(task)
-        elif todo and executor is not None:
+        if todo and executor is not None:
             futures = {executor.submit(analyze_survey, str(p), origin, locator, buildings, 1): p for p in todo}
             for fut in as_completed(futures):
                 finish(futures[fut], fut.result)
@@ -316,6 +321,7 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
                 bar.advance(task)
                 peak = max(peak, psutil.Process().memory_info().rss)
     sites, changes = fuse_store(store, fuser)
-    return CampaignSummary(files=len(paths), ingested=ingested, skipped=skipped, failed=failed,
+    return CampaignSummary(files=len(paths), ingested=ingested, skipped=skipped, skipped_files=skipped_files,
+                           failed=failed,
                            seconds=time.perf_counter() - t0, analysis_seconds=analysis_s,
                            workers=workers, peak_rss_mb=peak / 2**20, sites=sites, site_changes=changes)

@@ -219,3 +219,67 @@ def test_inspect_json_of_a_damaged_ulog_is_one_json_object(tmp_path):
         assert info["truncated"] is True and any("truncated" in w for w in info["warnings"])
         full = json.loads(_run(["inspect", str(sample), "--json"]).stdout)
         assert info["duration_s"] < full["duration_s"] and full["truncated"] is False
+
+
+def test_reingest_of_the_same_data_in_another_encoding_stores_nothing(corpus, tmp_path):
+    """Idempotent by content: CRLF line endings, a BOM, reordered columns, other number formatting."""
+    import pandas as pd
+
+    _, cases = corpus
+    good = cases["good"]
+    db = f"sqlite:///{tmp_path / 'i.db'}"
+    first = json.loads(_run(["analyze", str(good), "--db", db, "--json"]).stdout)
+    assert first["ingested"] == 1
+    text = good.read_text()
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(text.replace("\n", "\r\n").encode())
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    df = pd.read_csv(good)
+    reordered = tmp_path / "reordered.csv"
+    df[list(reversed(df.columns))].to_csv(reordered, index=False)
+    reformatted = tmp_path / "reformatted.csv"
+    df.to_csv(reformatted, index=False, float_format="%.17g")
+    again = json.loads(_run(["analyze", str(crlf), str(bom), str(reordered), str(reformatted), "--db", db,
+                             "--json"]).stdout)
+    assert again["ingested"] == 0 and again["skipped_already_stored"] == 4 and again["counts"]["surveys"] == 1
+    assert all(s["reason"].startswith("already stored") for s in again["skipped"])
+    changed = tmp_path / "changed.csv"
+    df2 = df.copy()
+    df2.loc[df2.index[10], "ch4_ppm"] += 0.001
+    df2.to_csv(changed, index=False)
+    assert json.loads(_run(["analyze", str(changed), "--db", db, "--json"]).stdout)["ingested"] == 1
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_a_poisoned_survey_does_not_lose_the_good_one(corpus, tmp_path, workers):
+    """A survey that fails inside its analysis (a calm: refused by the locator) is reported; the good one in the
+    same call is stored and fused, with and without Dask workers."""
+    _, cases = corpus
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    args = ["analyze", str(cases["zero_wind"]), str(cases["good"]), "--db", db, "--json"]
+    r = _run(args + (["--workers", str(workers)] if workers else []))
+    report = json.loads(r.stdout)
+    assert r.exit_code == 2 and report["ingested"] == 1 and report["counts"]["surveys"] == 1
+    assert [f["file"] for f in report["failed"]] == [str(cases["zero_wind"])] and "calm" in report["failed"][0]["error"]
+
+
+def test_an_internal_error_in_one_survey_is_isolated(corpus, tmp_path, monkeypatch):
+    """A bug in one survey's analysis is reported as an internal error with its file; the rest are stored."""
+    import plumetrace.pipeline as pipeline
+    from plumetrace.store import Store
+
+    _, cases = corpus
+    real = pipeline.analyze_survey
+
+    def flaky(path, *args, **kwargs):
+        if "fixed_sensor" in str(path):
+            raise RuntimeError("boom")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "analyze_survey", flaky)
+    summary = pipeline.run_campaign([cases["fixed_sensor"], cases["good"]], Store(f"sqlite:///{tmp_path / 'e.db'}"),
+                                    progress=False)
+    assert summary.ingested == 1 and len(summary.failed) == 1
+    path, message = summary.failed[0]
+    assert "fixed_sensor" in path and "internal error" in message and "RuntimeError: boom" in message

@@ -63,7 +63,9 @@ def analyze_cmd(
                                locator={"lags": lags}, progress=not json_output, console=err, worker_memory=memory,
                                workers=workers)
     report = {"store": store.url_safe, "files": summary.files, "ingested": summary.ingested,
-              "skipped_already_stored": summary.skipped, "failed": [{"file": f, "error": e} for f, e in summary.failed],
+              "skipped_already_stored": summary.skipped,
+              "skipped": [{"file": f, "reason": r} for f, r in summary.skipped_files],
+              "failed": [{"file": f, "error": e} for f, e in summary.failed],
               "seconds": summary.seconds, "surveys_per_minute": 60 * summary.throughput if summary.ingested else None,
               "workers": summary.workers, "peak_rss_mb": summary.peak_rss_mb, "site_changes": summary.site_changes,
               "sites": summary.sites, "counts": store.counts(), "preset": CAMPAIGN_PRESET}
@@ -81,6 +83,9 @@ def analyze_cmd(
                      ("store", ", ".join(f"{k} {v}" for k, v in store.counts().items()))])
         if summary.sites:
             out.print(_sites_table(summary.sites))
+    if not json_output:
+        for f, why in summary.skipped_files:
+            err.print(Text.assemble(("skipped: ", "dim"), f"{f}: {why}"), soft_wrap=True)
     for _, e in summary.failed:
         err.print(Text.assemble(("error: ", "red"), str(e)), soft_wrap=True)
     if summary.failed:

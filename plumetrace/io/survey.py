@@ -315,3 +315,29 @@ def _check_ranges(out: pd.DataFrame, path: Path, channels, line_of) -> None:
         i = int(back[0]) + 1
         raise InputError(f"time goes backwards ({t[i]!r} after {t[i - 1]!r}); rows must be in time order", path,
                          line_of(i), "time")
+
+
+#: Columns derived from others (the local frame) that the content hash leaves out.
+DERIVED_COLUMNS = ("east", "north")
+
+
+def content_hash(survey: Survey) -> str:
+    """SHA-256 of a survey's samples as parsed — the same for the same data in any encoding of the file.
+
+    Columns in name order, each as its name and its values (float64 little-endian for numbers, UTF-8 text
+    otherwise); the local frame's ``east``/``north`` are left out. Line endings, a byte-order mark, the order of
+    the columns and number formatting (``1.50`` against ``1.5``) do not change it; any changed value does.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    data = survey.data
+    for col in sorted(c for c in data.columns if c not in DERIVED_COLUMNS):
+        h.update(col.encode("utf-8") + b"\0")
+        values = data[col]
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            h.update(np.ascontiguousarray(values.to_numpy(dtype="<f8")).tobytes())
+        else:
+            h.update("\x1f".join("" if v is None or v != v else str(v) for v in values.tolist()).encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
