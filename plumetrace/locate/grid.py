@@ -47,13 +47,15 @@ def _t_loglik(e, var, nu):
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
-                lid, q, conv, alpha, nu, beta, log_off, g_min, out, gmax):
+                lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, out, gmax):
     """out[c, h, k] = Σ_blocks log[p_off + Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
 
     j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block;
     g̃ is the unit-rate prediction passed through the sensor's first-order response (``decay``: per
     observation, exp(−Δt/τ) since the previous one in ``order``; 0 restarts the filter). The σ's of a (cell,
-    observation, offset) are computed once for all release heights.
+    observation, offset) are computed once for all release heights. ``wedge_a``, ``wedge_d``: a bound
+    σy(x) ≤ wedge_a·x + wedge_d of the σ model (inf when it has none); a pair beyond LATERAL_CUT times the bound
+    is off the plume without computing σ (the same result, sooner).
     """
     n_c = cx.size
     n_h = heights.size
@@ -86,8 +88,11 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                     plume = False
                     if x > 0.0:
                         y = dx * cos_k[j, i] - dy * sin_k[j, i]
-                        s_y, s_z = sigma_yz_scalar(x, code, kind, table)
-                        if abs(y) <= LATERAL_CUT * s_y:
+                        if abs(y) > LATERAL_CUT * (wedge_a * x + wedge_d):
+                            s_y = 0.0  # outside the widest plume the σ model allows: not evaluated
+                        else:
+                            s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+                        if s_y > 0.0 and abs(y) <= LATERAL_CUT * s_y:
                             plume = True
                             for hi in range(n_h):
                                 raw[hi] = conv * unit_concentration_sigmas(x, y, oz[i], heights[hi], s_y, s_z, u[i],
@@ -226,14 +231,33 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     out = np.empty((cell_east.size, heights.size, q_grid.size))
     reach = np.empty((cell_east.size, heights.size))
     lid = np.inf if mixing_height is None else float(mixing_height)
+    wedge_a, wedge_d = sigma_y_linear_bound(sigma_model, stability_code)
     _grid_delta(np.ascontiguousarray(cell_east, float), np.ascontiguousarray(cell_north, float),
                 np.ascontiguousarray(heights, float), obs.east, obs.north, obs.height, obs.enhancement,
                 obs.variance, np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta)),
                 np.ascontiguousarray(meander.log_weights + log_on, float), meander.order, meander.starts, decay,
                 obs.wind_speed,
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
-                obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, out, reach)
+                obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, wedge_a, wedge_d, out, reach)
     return out, reach
+
+
+def sigma_y_linear_bound(sigma_model, stability_code: float) -> tuple[float, float]:
+    """(a, d) with σy(x) ≤ a·x + d [m] for every x > 0 of the class; (inf, inf) when the model has none.
+
+    Both rows of an intermediate class are bounded.
+    Parametric (Briggs-type) rows σy = ay·x·(1 + by·x)^cy + dy with by ≥ 0 and cy ≤ 0 grow at most linearly:
+    a = ay, d = dy. ISC3's σy (a tangent of a logarithm) is left unbounded.
+    """
+    from plumetrace.physics.sigmas import MODEL_PARAMETRIC
+
+    if sigma_model.kind != MODEL_PARAMETRIC:
+        return math.inf, math.inf
+    rows = {int(stability_code), min(int(math.ceil(stability_code)), sigma_model.table.shape[0] - 1)}
+    coef = sigma_model.table[sorted(rows)]
+    if np.any(coef[:, 1] < 0) or np.any(coef[:, 2] > 0):
+        return math.inf, math.inf
+    return float(coef[:, 0].max()), float(coef[:, 3].max())
 
 
 def null_log_likelihood(obs, nu: float = NU) -> float:
@@ -255,3 +279,74 @@ def unit_prediction(obs, east: float, north: float, height: float, wind_offset_d
                        obs.wind_from_deg + wind_offset_deg, stability_label(stability_code).item(),
                        model=sigma_model, mixing_height=mixing_height, min_wind_speed=0.5)[:, 0]
     return sensor_response(obs, g * obs.ppb_per_g_m3)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _reachable(ox, oy, theta, cx, cy, radius, spread, code, kind, table, out):
+    """out[i] = whether any source within ``radius`` of (cx, cy) can put plume on observation i (see below)."""
+    for i in range(ox.size):
+        dx = ox[i] - cx
+        dy = oy[i] - cy
+        s = math.sin(theta[i])
+        c = math.cos(theta[i])
+        x = -(dx * s + dy * c)
+        y = dx * c - dy * s
+        eps = math.sqrt(dx * dx + dy * dy) * spread  # how far a turn of the wind by ≤ spread moves the point
+        far = x + radius + eps
+        if far <= 0.0:
+            out[i] = False
+            continue
+        s_y, _ = sigma_yz_scalar(far, code, kind, table)
+        out[i] = abs(y) - radius - eps <= LATERAL_CUT * s_y
+
+
+def reachable_observations(obs, cell_east, cell_north, half_cell: float, wind_offset_deg: float,
+                           spread_deg: float, stability_code: float, sigma_model) -> np.ndarray:
+    """Observations that some cell's plume can reach: the others add exactly nothing to the likelihood ratio.
+
+    The kernel gives an observation a non-zero prediction from a cell only when the observation is downwind of
+    it (x > 0) and within ``LATERAL_CUT`` σy of its axis. For a disc holding every cell (centre of the cells'
+    bounding box, radius to its corners plus ``half_cell``) and every wind direction within ``spread_deg`` of
+    the observation's (turned by ``wind_offset_deg``; meander offsets included by the caller), an observation is
+    kept when x + R + ε > 0 and |y| − R − ε ≤ LATERAL_CUT · σy(x + R + ε), with ε the displacement of the
+    observation by the largest turn (σy grows with x, so the bound is conservative). Skipping the others changes
+    no number; it only saves their evaluation — most of a long survey is far from a small refinement region.
+    Not applicable with a modelled sensor response (a prediction carries on along the track after the plume).
+
+    Returns
+    -------
+    numpy.ndarray of bool, one per observation.
+    """
+    n = len(obs)
+    keep = np.ones(n, dtype=bool)
+    if n == 0 or cell_east.size == 0 or obs.response_time > 0:
+        return keep
+    x0, x1, y0, y1 = cell_east.min(), cell_east.max(), cell_north.min(), cell_north.max()
+    cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    radius = 0.5 * math.hypot(x1 - x0, y1 - y0) + math.sqrt(2.0) * half_cell
+    theta = np.deg2rad(obs.wind_from_deg + wind_offset_deg)
+    _reachable(obs.east, obs.north, np.ascontiguousarray(theta), float(cx), float(cy), float(radius),
+               float(np.deg2rad(spread_deg)), float(stability_code), sigma_model.kind, sigma_model.table, keep)
+    return keep
+
+
+def subset(obs, meander: Meander | None, keep: np.ndarray):
+    """The observations where ``keep`` is True and the meander blocks restricted to them (same block ids)."""
+    from dataclasses import replace as _replace
+
+    idx = np.flatnonzero(keep)
+    fields = {k: (v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == keep.shape else v)
+              for k, v in obs.__dict__.items()}
+    out = type(obs)(**fields)
+    if meander is None:
+        return out, None
+    new_index = np.full(keep.size, -1, dtype=np.int64)
+    new_index[idx] = np.arange(idx.size)
+    block_of = np.repeat(np.arange(meander.starts.size - 1), np.diff(meander.starts))
+    mapped = new_index[meander.order]
+    kept = mapped >= 0
+    order = mapped[kept]
+    blocks = block_of[kept]
+    counts = np.bincount(blocks, minlength=meander.starts.size - 1)
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    return out, _replace(meander, order=order.astype(np.int64), starts=starts)

@@ -23,7 +23,14 @@ import numpy as np
 from shapely.geometry import box
 from shapely.ops import unary_union
 
-from plumetrace.locate.grid import Meander, grid_log_likelihood, meander_blocks, unit_prediction
+from plumetrace.locate.grid import (
+    Meander,
+    grid_log_likelihood,
+    meander_blocks,
+    reachable_observations,
+    subset,
+    unit_prediction,
+)
 from plumetrace.locate.observations import Observations
 from plumetrace.locate.rates import wls_rate
 from plumetrace.numerics import log_sum_exp
@@ -234,7 +241,12 @@ class GridSearch:
             return None
         return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
-    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander):
+    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, half_cell: float = 0.0):
+        """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact)."""
+        spread = float(np.max(np.abs(meander.offsets_deg))) if meander is not None else 0.0
+        keep = reachable_observations(obs, x, y, half_cell, offset, spread, code, self.sigma_models[model])
+        if not keep.all():
+            obs, meander = subset(obs, meander, keep)
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
                                    self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off)
 
