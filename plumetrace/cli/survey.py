@@ -217,6 +217,22 @@ def detect_cmd(
               + ", ".join(f"{k} {v}" for k, v in detector.summary()["by_class"].items()))
 
 
+def _locate(survey, buildings, preset, stability, wind, lags, progress):
+    """Buildings read in the survey's frame and checked, and the fitted locator of the preset."""
+    from plumetrace.io.buildings import read_buildings
+    from plumetrace.locate import SourceLocator, locator_settings
+    from plumetrace.locate.attribution import check_survey_inside_buildings
+
+    footprints = None
+    if buildings is not None:
+        progress(f"reading {buildings.name}")
+        footprints, _ = read_buildings(buildings, survey.frame)
+        check_survey_inside_buildings(survey.data["east"].to_numpy(), survey.data["north"].to_numpy(), footprints)
+    locator = SourceLocator(**locator_settings(preset, stability=stability.upper() if stability else None,
+                                               wind=wind, lags=lags))
+    return footprints, locator.fit(survey, footprints, progress=progress)
+
+
 @app.command("locate")
 @handle_errors
 def locate_cmd(
@@ -236,10 +252,8 @@ def locate_cmd(
                                              "(plumetrace.locate.presets).")] = "survey",
 ) -> None:
     """Locate and quantify the sources of a survey (Bayesian grid posterior), down to the building."""
-    from plumetrace.io.buildings import read_buildings
     from plumetrace.io.survey import read_survey
-    from plumetrace.locate import PRESETS, SourceLocator, locator_settings, source_record
-    from plumetrace.locate.attribution import check_survey_inside_buildings
+    from plumetrace.locate import PRESETS, source_record
     from plumetrace.physics.stability import VALID_LABELS
 
     if preset not in PRESETS:
@@ -255,18 +269,23 @@ def locate_cmd(
         target = map_path or survey_path.with_name(survey_path.stem + "_locate.png")
         if not target.parent.is_dir():
             raise InputError(f"--map: the folder {str(target.parent)!r} does not exist", target)
-    survey = read_survey(survey_path)
-    unknown = sorted(set(lags) - set(survey.channels))
-    if unknown:
-        raise InputError(f"--lag names {', '.join(unknown)}, which the survey does not have; its channels are "
-                         f"{', '.join(survey.channels)}")
-    footprints = None
-    if buildings is not None:
-        footprints, _ = read_buildings(buildings, survey.frame)
-        check_survey_inside_buildings(survey.data["east"].to_numpy(), survey.data["north"].to_numpy(), footprints)
-    locator = SourceLocator(**locator_settings(preset, stability=stability.upper() if stability else None,
-                                               wind=fixed_wind, lags=lags))
-    locator.fit(survey, footprints)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    # progress on a terminal only: a long survey takes minutes, and a pipe or a log file wants no spinner
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    bar.start()
+    task = bar.add_task(f"reading {survey_path.name}")
+    try:
+        survey = read_survey(survey_path)
+        unknown = sorted(set(lags) - set(survey.channels))
+        if unknown:
+            raise InputError(f"--lag names {', '.join(unknown)}, which the survey does not have; its channels are "
+                             f"{', '.join(survey.channels)}")
+        footprints, locator = _locate(survey, buildings, preset, stability, fixed_wind, lags,
+                                      lambda text: bar.update(task, description=text))
+    finally:
+        bar.stop()
     hits = int(len(locator.detector_.hits_)) if len(locator.detector_.hits_) else 0
     report = {"sources": [source_record(e, survey.frame, buildings=buildings is not None) for e in locator.sources_],
               "survey": {"samples": survey.n_samples, "hits": hits, "duration_s": survey.duration_s},

@@ -128,8 +128,8 @@ class PlumeDetector:
             np.full(len(data), "uav")
         times = data["time"].to_numpy()
         if times.size > 1 and not np.any(np.diff(times) > 0):
-            raise InputError(f"all {times.size:,} samples share one time ({times[0]!r}): detection needs readings "
-                             "over time", survey.path or None, column="time")
+            raise InputError(f"all {times.size:,} samples share one time ({float(times[0])!r}): detection needs "
+                             "readings over time", survey.path or None, column="time")
         stats, hits, events = [], [], []
         background = pd.DataFrame(index=data.index)
         hours = 0.0

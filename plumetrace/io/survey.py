@@ -193,7 +193,10 @@ def read_survey(path: str | Path, frame: LocalFrame | None = None) -> Survey:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
                                convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
         columns = [c.strip() for c in table.column_names]
-        df = table.to_pandas()
+        # column by column, freeing the Arrow buffers as they convert: memory stays near one copy of the data
+        df = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        pa.default_memory_pool().release_unused()
     except pa.ArrowInvalid as exc:
         text = str(exc)
         m = re.search(r"[Rr]ow #?(\d+)", text)
@@ -258,7 +261,7 @@ def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Pat
         if exc.row is not None and exc.row >= 2:
             exc = InputError(exc.message, path, line_of(exc.row - 2), exc.column)
         raise exc from None
-    out = pd.DataFrame({"time": time})
+    cols: dict[str, np.ndarray] = {"time": time}
     for c in ("lat", "lon", "alt_m", *channels, "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"):
         if c not in df.columns:
             continue
@@ -267,20 +270,21 @@ def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Pat
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(f"{df[c].iloc[i]!r} is not a number", path, line_of(i), c)
-        out[c] = values.to_numpy(dtype=np.float64)
+        cols[c] = values.to_numpy(dtype=np.float64)
     for c in df.columns:
-        if c not in out.columns:
-            out[c] = df[c].to_numpy()
-    _check_ranges(out, path, channels, line_of)
-    if "temp_c" not in out.columns:
-        out["temp_c"] = DEFAULT_TEMP_C
-    if "pressure_hpa" not in out.columns:
-        out["pressure_hpa"] = DEFAULT_PRESSURE_HPA
+        if c not in cols:
+            cols[c] = df[c].to_numpy()
+    n = time.size
+    if "temp_c" not in cols:
+        cols["temp_c"] = np.full(n, DEFAULT_TEMP_C)
+    if "pressure_hpa" not in cols:
+        cols["pressure_hpa"] = np.full(n, DEFAULT_PRESSURE_HPA)
+    _check_ranges(cols, path, channels, line_of)
     if frame is None:
-        frame = LocalFrame.around(out["lat"].to_numpy(), out["lon"].to_numpy())
-    east, north = frame.to_local(out["lat"].to_numpy(), out["lon"].to_numpy())
-    out["east"] = east
-    out["north"] = north
+        frame = LocalFrame.around(cols["lat"], cols["lon"])
+    cols["east"], cols["north"] = frame.to_local(cols["lat"], cols["lon"])
+    order = [c for c in df.columns if c in cols] + [c for c in cols if c not in df.columns]
+    out = pd.DataFrame({c: cols[c] for c in order}, copy=False)
     meta = {"format": "survey-csv", "wind_source": "survey" if "wind_speed_mps" in out.columns else None}
     return Survey(out, list(channels), frame, str(path), meta)
 
@@ -291,25 +295,25 @@ def _known_species():
     return SPECIES
 
 
-def _check_ranges(out: pd.DataFrame, path: Path, channels, line_of) -> None:
+def _check_ranges(out: dict, path: Path, channels, line_of) -> None:
     def first(mask, col, msg):
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
-            raise InputError(msg.format(v=out[col].iloc[i]), path, line_of(i), col)
+            raise InputError(msg.format(v=out[col][i]), path, line_of(i), col)
 
     for col in ("time", "lat", "lon", "alt_m"):
-        first(out[col].isna().to_numpy(), col, "is empty; a value is required")
+        first(np.isnan(out[col]), col, "is empty; a value is required")
     for col, (lo, hi, unit) in LIMITS.items():
-        if col in out.columns:
-            v = out[col].to_numpy()
+        if col in out:
+            v = out[col]
             first(np.isfinite(v) == np.isnan(v), col, f"{{v}} is not a finite number ({unit})")  # ±inf
             first((v < lo) | (v > hi), col, f"{{v}} is outside {lo:g}..{hi:g} ({unit})")
     for col in channels:
-        v = out[col].to_numpy()
+        v = out[col]
         limit = CHANNEL_LIMITS[Survey.channel_parts(col)[1]]
         first(np.isinf(v), col, "{v} is not a finite reading")
         first(np.abs(v) > limit, col, f"reading {{v}} is beyond ±{limit:g} (more than the pure gas)")
-    t = out["time"].to_numpy()
+    t = out["time"]
     back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         i = int(back[0]) + 1

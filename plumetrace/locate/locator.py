@@ -217,13 +217,22 @@ class SourceLocator:
         self.random_state = random_state
 
     # ------------------------------------------------------------------------------------------------------
-    def fit(self, survey: Survey, buildings=None) -> SourceLocator:
-        """Locate the sources of a survey; ``buildings`` (list of Building) enables building attribution."""
+    def fit(self, survey: Survey, buildings=None, progress=None) -> SourceLocator:
+        """Locate the sources of a survey; ``buildings`` (list of Building) enables building attribution.
+
+        ``progress``, if given, is called with a short description of each stage as it starts (a long survey
+        takes minutes: the command line shows these).
+        """
+        def stage(text: str) -> None:
+            if progress is not None:
+                progress(text)
+
         if self.lag_model not in ("response", "shift"):
             raise ValueError(f"lag_model must be 'response' or 'shift', not {self.lag_model!r}")
         lags = dict(self.lags or {})
         names = [self.dispersion] if isinstance(self.dispersion, str) else list(self.dispersion)
         self.sigma_models_ = [sigma_model(n) for n in names]
+        stage(f"detecting plumes in {survey.n_samples:,} samples")
         self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
         self.stability_, self.stability_weights_ = self._stability(survey)
         self.meander_sd_ = self._meander_sd()
@@ -240,7 +249,8 @@ class SourceLocator:
         self.posteriors_ = []
         self.evidence_ = {}
         self.observations_: dict[str, Observations] = {}
-        for channel in channels + quiet:
+        for k, channel in enumerate(channels + quiet, start=1):
+            stage(f"locating {channel} ({k} of {len(channels) + len(quiet)} channels)")
             obs = self._observations(survey, channel, lags)
             if channel in quiet and _skewed(obs):
                 continue
@@ -259,6 +269,7 @@ class SourceLocator:
                 # only channels where no source was accepted: after subtracting a strong plume the residual
                 # carries the model's misfit, which would add up across surveys into phantom sites
                 self.evidence_[channel] = self.search_.evidence(residual, self.evidence_resolution)
+        stage("rates, classes and buildings of the sites")
         self.sources_ = self._sites(survey, buildings, lags)
         return self
 
