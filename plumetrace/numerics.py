@@ -34,3 +34,15 @@ def sample_interval(time_s, default: float = 1.0) -> float:
     steps = np.diff(np.asarray(time_s, float))
     steps = steps[steps > 0]
     return float(np.median(steps)) if steps.size else float(default)
+
+
+def as_slice(index: np.ndarray):
+    """A slice for an ascending run of consecutive indices (views, not copies, of large arrays), else the indices.
+
+    >>> as_slice(np.array([3, 4, 5]))
+    slice(3, 6, None)
+    """
+    index = np.asarray(index)
+    if index.size and index[-1] - index[0] + 1 == index.size and np.all(np.diff(index) == 1):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index

@@ -21,7 +21,7 @@ from plumetrace.detect.signatures import load_source_classes
 from plumetrace.detect.york import york_fit
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, ppb_factor
-from plumetrace.numerics import sample_interval
+from plumetrace.numerics import as_slice, sample_interval
 
 
 @dataclass
@@ -131,11 +131,11 @@ class PlumeDetector:
             raise InputError(f"all {times.size:,} samples share one time ({float(times[0])!r}): detection needs "
                              "readings over time", survey.path or None, column="time")
         stats, hits, events = [], [], []
-        background = pd.DataFrame(index=data.index)
+        background = {ch: np.full(len(data), np.nan) for ch in survey.channels}
         hours = 0.0
         for platform in pd.unique(platforms):
-            idx = np.flatnonzero(platforms == platform)
-            t = data["time"].to_numpy()[idx]
+            idx = as_slice(np.flatnonzero(platforms == platform))
+            t = np.array(data["time"].to_numpy()[idx], dtype=float)  # an owned copy: np.interp copies views per call
             dt = sample_interval(t)
             breaks = segment_breaks(t, dt)
             h = t.size * dt / 3600.0
@@ -158,7 +158,7 @@ class PlumeDetector:
                 stats.append({"platform": str(platform), "channel": ch, "sigma": sigma, "k": k,
                               "negative_rate_per_h": rate, "clipped": bool(clipped), "hits": int(s.size),
                               "background_median": float(np.nanmedian(bg))})
-                background.loc[data.index[idx], ch] = bg
+                background[ch][idx] = bg
                 z_all[ch], resid_all[ch], sig_all[ch] = z, resid, sigma
             platform_hits = hits[-len(survey.channels):]
             if not self.build_events:
@@ -171,7 +171,7 @@ class PlumeDetector:
         for n, ev in enumerate(events, start=1):
             ev.id = f"e{n}"
         self.events_ = events
-        self.background_ = background
+        self.background_ = pd.DataFrame(background, index=data.index, copy=False)
         self.flight_hours_ = hours
         return self
 
@@ -195,9 +195,13 @@ class PlumeDetector:
             np.full(t.size, 101325.0)
         out = []
         n = t.size
+        # arrays taken once (per event they would copy the whole survey: quadratic in its length)
+        east_p = np.array(data["east"].to_numpy()[idx], dtype=float)  # owned copies (np.interp copies views)
+        north_p = np.array(data["north"].to_numpy()[idx], dtype=float)
+        spans_of = [(table.channel.iloc[0], table.start.to_numpy(), table.end.to_numpy())
+                    for table in platform_hits if len(table)]
         for s, e in merged:
-            triggered = [table.channel.iloc[0] for table in platform_hits
-                         if len(table) and np.any((table.start < e) & (table.end > s))]
+            triggered = [ch for ch, starts, ends in spans_of if np.any((starts < e) & (ends > s))]
             peak_ch = max(triggered, key=lambda c: np.nanmax(z_all[c][s:e]))
             p = s + int(np.nanargmax(z_all[peak_ch][s:e]))
             integral, se, peak = {}, {}, {}
@@ -238,11 +242,11 @@ class PlumeDetector:
                     fit = york_fit(resid_all[reference][a:b], resid_all[ch][a:b], sig_all[reference], sig_all[ch])
                     entry.update(york_slope=fit.slope, york_slope_se=fit.slope_se)
                 ratios[ch] = entry
-            gi = idx[p]
+            gi = idx.start + p if isinstance(idx, slice) else int(idx[p])
             lag = float(lags.get(peak_ch, 0.0))
             loc_t = t[p] - lag
-            east = float(np.interp(loc_t, t, data["east"].to_numpy()[idx]))
-            north = float(np.interp(loc_t, t, data["north"].to_numpy()[idx]))
+            east = float(np.interp(loc_t, t, east_p))
+            north = float(np.interp(loc_t, t, north_p))
             lat, lon = survey.frame.to_wgs84(east, north)
             ws = float(data["wind_speed_mps"].iloc[gi]) if "wind_speed_mps" in data.columns else None
             wd = float(data["wind_dir_deg"].iloc[gi]) if "wind_dir_deg" in data.columns else None

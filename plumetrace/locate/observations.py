@@ -18,7 +18,7 @@ import pandas as pd
 
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, mean_air, ppb_factor
-from plumetrace.numerics import sample_interval
+from plumetrace.numerics import as_slice, sample_interval
 from plumetrace.physics.species import SPECIES, mole_fraction
 
 
@@ -63,6 +63,23 @@ def _smoothed_wind(t: np.ndarray, speed: np.ndarray, direction: np.ndarray, wind
     spd = pd.Series(speed).rolling(w, center=True, min_periods=1).mean().to_numpy()  # scalar mean speed (EPA)
     frm = np.mod(np.rad2deg(np.arctan2(-um, -vm)), 360.0)
     return spd, frm
+
+
+#: Samples binned at a time (whole bins): the binning's memory does not grow with the survey beyond this.
+BIN_CHUNK_ROWS = 500_000
+
+
+def _chunk_bounds(bin_id: np.ndarray, rows: int) -> list[int]:
+    """Indices cutting ``bin_id`` (non-decreasing runs of equal ids) into pieces of about ``rows``, between bins."""
+    n = bin_id.size
+    cuts = [0]
+    while cuts[-1] + rows < n:
+        k = cuts[-1] + rows
+        while k < n and bin_id[k] == bin_id[k - 1]:
+            k += 1
+        cuts.append(k)
+    cuts.append(n)
+    return cuts
 
 
 def response_decay(obs: Observations, gap_factor: float = 5.0) -> np.ndarray:
@@ -152,7 +169,7 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
     to_ppb = float(ppb_factor(unit, species, temp, pres))
     parts = []
     for platform in pd.unique(platforms):
-        idx = np.flatnonzero(platforms == platform)
+        idx = as_slice(np.flatnonzero(platforms == platform))
         t = data["time"].to_numpy()[idx]
         dt = sample_interval(t)
         resid = (data[channel].to_numpy(dtype=float)[idx] - background[idx]) * to_ppb
@@ -171,14 +188,23 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         gap = np.concatenate(([True], np.diff(t) > 5 * dt))
         segment = np.cumsum(gap)
         bin_id = segment * 10**7 + np.floor((t - t[0]) / bin_s).astype(np.int64)
-        frame = pd.DataFrame({
-            "bin": bin_id, "time": t, "east": data["east"].to_numpy()[idx], "north": data["north"].to_numpy()[idx],
-            "height": data["alt_m"].to_numpy(dtype=float)[idx], "r": resid, "speed": speed,
-            "u": -speed * np.sin(np.deg2rad(frm)), "v": -speed * np.cos(np.deg2rad(frm)),
-        }).dropna(subset=["r", "speed"])
-        g = frame.groupby("bin", sort=True)
-        agg = g.agg(time=("time", "mean"), east=("east", "mean"), north=("north", "mean"), height=("height", "mean"),
-                    r=("r", "mean"), n=("r", "size"), speed=("speed", "mean"), u=("u", "mean"), v=("v", "mean"))
+        east, north = data["east"].to_numpy()[idx], data["north"].to_numpy()[idx]
+        height = data["alt_m"].to_numpy(dtype=float)[idx]
+        # binned in chunks of whole bins: a bin's mean is the same, and memory stays linear in a small constant
+        cuts = _chunk_bounds(bin_id, BIN_CHUNK_ROWS)
+        chunks = []
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            theta = np.deg2rad(frm[a:b])
+            frame = pd.DataFrame({
+                "bin": bin_id[a:b], "time": t[a:b], "east": east[a:b], "north": north[a:b], "height": height[a:b],
+                "r": resid[a:b], "speed": speed[a:b], "u": -speed[a:b] * np.sin(theta),
+                "v": -speed[a:b] * np.cos(theta),
+            }).dropna(subset=["r", "speed"])
+            g = frame.groupby("bin", sort=True)
+            chunks.append(g.agg(time=("time", "mean"), east=("east", "mean"), north=("north", "mean"),
+                                height=("height", "mean"), r=("r", "mean"), n=("r", "size"), speed=("speed", "mean"),
+                                u=("u", "mean"), v=("v", "mean")))
+        agg = pd.concat(chunks) if len(chunks) > 1 else chunks[0]
         sigma = float(sigma_by_platform.get(str(platform), np.nanstd(resid))) * to_ppb
         # white noise of the bin plus the background's uncertainty (a 15-second block of samples)
         var = sigma**2 / agg["n"].to_numpy() + sigma**2 / max(15.0 / dt, 1.0)
