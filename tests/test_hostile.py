@@ -77,6 +77,18 @@ def corpus(tmp_path_factory):
         v = df.copy()
         v.loc[v.index[3], col] = value
         cases[f"{col}_{value}"] = _variant(d, f"{col}_{value}", v)
+    glitch = df.copy()
+    glitch.loc[glitch.index[100], ["lat", "lon"]] = [0.0, 0.0]  # one fix at (0, 0): a 5,700 km survey
+    cases["gps_glitch_to_0_0"] = _variant(d, "gps_glitch_to_0_0", glitch)
+    across = df.copy()
+    across["lon"] = np.where(np.arange(len(df)) % 2, 179.99995, -179.99995)  # across the antimeridian: 7 m apart
+    cases["antimeridian"] = _variant(d, "antimeridian", across)
+    empty = df.copy()
+    empty["c2h6_ppb"] = np.nan
+    cases["empty_channel"] = _variant(d, "empty_channel", empty)
+    unknown = df.copy()
+    unknown["xyz_ppb"] = 1.0 + 0.01 * np.arange(len(df)) % 3
+    cases["unknown_species"] = _variant(d, "unknown_species", unknown)
     calm = df.copy()
     calm["wind_speed_mps"] = 0.0
     cases["zero_wind"] = _variant(d, "zero_wind", calm)
@@ -96,8 +108,9 @@ def corpus(tmp_path_factory):
 
 SURVEY_CASES = ["all_times_equal", "every_row_repeated", "fixed_sensor", "overflow_reading", "inf_last_time",
                 "huge_last_time", "alt_m_inf", "alt_m_1e+300", "wind_speed_mps_1000000.0", "wind_speed_mps_inf",
-                "wind_dir_deg_999.0", "zero_wind", "duplicate_column", "blank_lines", "folder"]
-REFUSED = {"overflow_reading", "inf_last_time", "huge_last_time", "alt_m_inf", "alt_m_1e+300",
+                "wind_dir_deg_999.0", "zero_wind", "duplicate_column", "blank_lines", "folder", "gps_glitch_to_0_0",
+                "antimeridian", "empty_channel", "unknown_species"]
+REFUSED = {"empty_channel", "overflow_reading", "inf_last_time", "huge_last_time", "alt_m_inf", "alt_m_1e+300",
            "wind_speed_mps_1000000.0", "wind_speed_mps_inf", "wind_dir_deg_999.0", "duplicate_column", "blank_lines",
            "folder"}
 
@@ -111,6 +124,10 @@ def test_degenerate_surveys_exit_0_or_2(corpus, case, command):
         assert result.exit_code == 2, f"{case} was accepted by {command}"
     if case == "zero_wind" and command == "locate":
         assert result.exit_code == 2 and "calm" in result.stderr  # no source is reported in a calm
+    if case == "gps_glitch_to_0_0" and command == "locate":
+        assert result.exit_code == 2 and "span" in result.stderr  # refused before a 50 GiB search grid
+    if case in ("antimeridian", "unknown_species"):
+        assert result.exit_code == 0
 
 
 def test_line_numbers_count_blank_lines(corpus):

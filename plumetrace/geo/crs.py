@@ -41,9 +41,12 @@ class LocalFrame:
 
     @classmethod
     def around(cls, lat: ArrayLike, lon: ArrayLike) -> LocalFrame:
-        """A frame centred on the middle of the given positions."""
+        """A frame centred on the middle of the given positions (also for positions across the antimeridian)."""
         lat = np.asarray(lat, dtype=float)
         lon = np.asarray(lon, dtype=float)
+        if lon.size and np.nanmax(lon) - np.nanmin(lon) > 180.0:  # across ±180°: average on 0…360
+            mid = float(np.nanmean(np.mod(lon, 360.0)))
+            return cls(float(np.nanmean(lat)), mid - 360.0 if mid > 180.0 else mid)
         return cls(float(np.nanmean(lat)), float(np.nanmean(lon)))
 
 

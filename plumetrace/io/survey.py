@@ -310,6 +310,8 @@ def _check_ranges(out: dict, path: Path, channels, line_of) -> None:
             first((v < lo) | (v > hi), col, f"{{v}} is outside {lo:g}..{hi:g} ({unit})")
     for col in channels:
         v = out[col]
+        if v.size and np.isnan(v).all():
+            raise InputError("has no reading at all (an empty channel)", path, 1, col)
         limit = CHANNEL_LIMITS[Survey.channel_parts(col)[1]]
         first(np.isinf(v), col, "{v} is not a finite reading")
         first(np.abs(v) > limit, col, f"reading {{v}} is beyond ±{limit:g} (more than the pure gas)")

@@ -27,6 +27,7 @@ import numpy as np
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import attribute, class_patterns
 from plumetrace.detect.signatures import load_source_classes
+from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.attribution import top_buildings
 from plumetrace.locate.observations import Observations, build_observations
@@ -65,6 +66,9 @@ MEANDER_OFFSETS = 3
 SIGMA_THETA_FACTOR = 2.0
 #: Sites of channels merge within at least this distance [m].
 MIN_MERGE_REACH_M = 10.0
+#: A survey whose positions span more than this (east or north) is refused: the search grid would not fit in memory,
+#: and no drone survey covers it (a position glitch, or several areas in one file) [m].
+MAX_SURVEY_SPAN_M = 20_000.0
 #: Relative model error of a fitted molar rate in the class attribution (20 %).
 RATE_ATTRIBUTION_ERROR = 0.2
 
@@ -230,6 +234,13 @@ class SourceLocator:
         if self.lag_model not in ("response", "shift"):
             raise ValueError(f"lag_model must be 'response' or 'shift', not {self.lag_model!r}")
         lags = dict(self.lags or {})
+        east, north = survey.data["east"].to_numpy(), survey.data["north"].to_numpy()
+        span = max(float(np.nanmax(east) - np.nanmin(east)), float(np.nanmax(north) - np.nanmin(north)))
+        if span > MAX_SURVEY_SPAN_M:
+            raise InputError(f"the survey's positions span {span / 1e3:,.0f} km; plumetrace locates sources within "
+                             f"{MAX_SURVEY_SPAN_M / 1e3:g} km (a position far from the others — a GPS glitch to 0, "
+                             "0? — or several areas in one file: check the positions or split the survey)",
+                             survey.path or None, column="lat")
         names = [self.dispersion] if isinstance(self.dispersion, str) else list(self.dispersion)
         self.sigma_models_ = [sigma_model(n) for n in names]
         stage(f"detecting plumes in {survey.n_samples:,} samples")
@@ -327,7 +338,8 @@ class SourceLocator:
         for ev in self.detector_.events_:
             for ch in ev.channels:
                 score[ch] = score.get(ch, 0.0) + ev.peak_sigma
-        ranked = sorted(score, key=lambda c: -score[c])
+        # a gas without a molar mass in the species table cannot be quantified in g/s: it is not located
+        ranked = [c for c in sorted(score, key=lambda c: -score[c]) if Survey.channel_parts(c)[0] in SPECIES]
         specific = [c for c in ranked if Survey.channel_parts(c)[0] not in BROADBAND]
         return specific or ranked
 
