@@ -1,6 +1,8 @@
-"""Fuzzing the readers: malformed input ends in a clean InputError or a result, never another exception."""
+"""Fuzzing the readers: malformed input ends in a clean InputError or a result, never another exception.
 
-import os
+The mutated survey CSVs are in tests/test_fuzz_inputs.py (with the other readers and the options).
+"""
+
 import random
 
 import pytest
@@ -11,44 +13,7 @@ from plumetrace.exceptions import InputError
 from plumetrace.io.field_experiment import read_field_experiment
 from plumetrace.io.survey import read_survey
 from plumetrace.io.ulog import read_ulog
-
-GOOD_SURVEY = (
-    "time,lat,lon,alt_m,ch4_ppm,wind_speed_mps,wind_dir_deg\n"
-    "1781532000.0,52.0,5.0,20,1.95,4.0,250\n"
-    "1781532000.1,52.00001,5.0,20,1.96,4.1,251\n"
-    "1781532000.2,52.00002,5.0,20,1.97,4.2,249\n"
-)
-N_CSV = int(os.environ.get("PLUMETRACE_FUZZ_EXAMPLES", "10000" if os.environ.get("CI") else "1000"))
-
-
-def mutate(text: str, rng: random.Random) -> str:
-    chars = list(text)
-    for _ in range(rng.randint(1, 6)):
-        op = rng.random()
-        pos = rng.randrange(len(chars) + 1)
-        if op < 0.3 and chars:
-            del chars[min(pos, len(chars) - 1)]
-        elif op < 0.6:
-            chars.insert(pos, rng.choice(",\n-.e9x\"\x00 ;abcNaN"))
-        elif op < 0.8 and chars:
-            chars[min(pos, len(chars) - 1)] = rng.choice("0,\n.x-")
-        else:
-            chars = chars[: max(pos, 1)]  # truncation
-    return "".join(chars)
-
-
-@settings(max_examples=N_CSV, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(seed=st.integers(0, 2**32 - 1))
-def test_survey_reader_never_crashes(tmp_path_factory, seed):
-    rng = random.Random(seed)
-    path = tmp_path_factory.getbasetemp() / "fuzz_survey.csv"
-    path.write_bytes(mutate(GOOD_SURVEY, rng).encode("utf-8", "replace"))
-    try:
-        survey = read_survey(path)
-    except InputError as exc:
-        assert "fuzz_survey.csv" in str(exc)
-    else:
-        assert survey.n_samples >= 1 and survey.channels
+from tests.test_fuzz_inputs import mutate
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
