@@ -23,6 +23,9 @@ from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, ppb_factor
 from plumetrace.numerics import as_slice, sample_interval
 
+#: A background block holds at least this many samples (a 15-s block of 1-minute means would hold none).
+MIN_BLOCK_SAMPLES = 10
+
 
 @dataclass
 class Event:
@@ -137,6 +140,8 @@ class PlumeDetector:
             idx = as_slice(np.flatnonzero(platforms == platform))
             t = np.array(data["time"].to_numpy()[idx], dtype=float)  # an owned copy: np.interp copies views per call
             dt = sample_interval(t)
+            # a background block needs several samples: slow records (fixed sensors' 1-minute means) get longer ones
+            block = max(self.block, MIN_BLOCK_SAMPLES * dt)
             breaks = segment_breaks(t, dt)
             h = t.size * dt / 3600.0
             hours += h
@@ -146,7 +151,7 @@ class PlumeDetector:
             per_channel = self.false_alarms_per_hour / len(survey.channels)
             for ch in survey.channels:
                 values = data[ch].to_numpy(dtype=float)[idx]
-                bg, resid, sigma, z, clipped = channel_standardise(values, t, self.block, self.quantile,
+                bg, resid, sigma, z, clipped = channel_standardise(values, t, block, self.quantile,
                                                                    self.smooth_blocks)
                 if clipped:
                     k = gaussian_threshold(1.0 / dt, per_channel, min_len, self.k_min, self.k_max)
@@ -224,7 +229,7 @@ class PlumeDetector:
                 # 10 % calibration error
                 m = max(b - a, 1)
                 noise = sig_all[ch] * np.mean(to_ppb) * dt
-                n_block = max(self.block / dt, 1.0)
+                n_block = max(max(self.block, MIN_BLOCK_SAMPLES * dt) / dt, 1.0)
                 se[ch] = float(math.sqrt(noise**2 * m + (noise * m) ** 2 / n_block + (0.1 * integral[ch]) ** 2))
                 peak[ch] = float(np.nanmax(resid_all[ch][s:e]))
             reference = max(survey.channels, key=lambda c: integral[c] / se[c] if se[c] > 0 else 0)

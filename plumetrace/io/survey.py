@@ -21,7 +21,11 @@ REQUIRED = ("time", "lat", "lon", "alt_m")
 CHANNEL_UNITS = ("ppm", "ppb", "ug_m3", "mg_m3")
 CHANNEL_RE = re.compile(r"^([a-z][a-z0-9]*)_(ppm|ppb|ug_m3|mg_m3)$")
 _UNIT_LIKE = re.compile(r"^([a-z][a-z0-9]*)_([a-z0-9_]+)$")
-NON_CHANNEL = {"alt_m", "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"}
+NON_CHANNEL = {"alt_m", "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa", "end_alt_m",
+               "wind_dir_sd_deg", "wind_elev_sd_deg"}
+#: Optional columns of the second round of contract 1: a path-averaged reading ends at (end_lat, end_lon, end_alt_m);
+#: the spread of the wind direction over the reading's window.
+BEAM_COLUMNS = ("end_lat", "end_lon", "end_alt_m")
 DEFAULT_TEMP_C = 15.0
 DEFAULT_PRESSURE_HPA = 1013.25
 
@@ -36,6 +40,11 @@ LIMITS = {
     "wind_dir_deg": (0.0, 360.0, "degrees"),
     "temp_c": (-90.0, 60.0, "°C"),
     "pressure_hpa": (100.0, 1100.0, "hPa"),
+    "end_lat": (-90.0, 90.0, "degrees"),
+    "end_lon": (-180.0, 180.0, "degrees"),
+    "end_alt_m": (-500.0, 20_000.0, "m above ground"),
+    "wind_dir_sd_deg": (0.0, 180.0, "degrees"),
+    "wind_elev_sd_deg": (0.0, 90.0, "degrees"),
 }
 #: Largest magnitude of a gas reading per unit: pure gas (10⁶ ppm; about 2 kg/m³ for the heaviest species here).
 CHANNEL_LIMITS = {"ppm": 1e6, "ppb": 1e9, "ug_m3": 1e10, "mg_m3": 1e7}
@@ -262,7 +271,8 @@ def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Pat
             exc = InputError(exc.message, path, line_of(exc.row - 2), exc.column)
         raise exc from None
     cols: dict[str, np.ndarray] = {"time": time}
-    for c in ("lat", "lon", "alt_m", *channels, "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa"):
+    for c in ("lat", "lon", "alt_m", *channels, "wind_speed_mps", "wind_dir_deg", "temp_c", "pressure_hpa",
+              *BEAM_COLUMNS, "wind_dir_sd_deg", "wind_elev_sd_deg"):
         if c not in df.columns:
             continue
         values = pd.to_numeric(df[c], errors="coerce")
@@ -283,10 +293,39 @@ def survey_from_dataframe(df: pd.DataFrame, channels: list[str], path: str | Pat
     if frame is None:
         frame = LocalFrame.around(cols["lat"], cols["lon"])
     cols["east"], cols["north"] = frame.to_local(cols["lat"], cols["lon"])
+    if "end_lat" in cols or "end_lon" in cols:
+        _beam_ends(cols, path, line_of, frame)
+    if "sensor_id" in cols and "platform" not in cols:
+        # backgrounds, noise and lags are per instrument: a fixed network's sensors are its "platforms"
+        cols["platform"] = np.asarray(cols["sensor_id"]).astype(str)
     order = [c for c in df.columns if c in cols] + [c for c in cols if c not in df.columns]
     out = pd.DataFrame({c: cols[c] for c in order}, copy=False)
     meta = {"format": "survey-csv", "wind_source": "survey" if "wind_speed_mps" in out.columns else None}
     return Survey(out, list(channels), frame, str(path), meta)
+
+
+def _beam_ends(cols: dict, path: Path, line_of, frame: LocalFrame) -> None:
+    """Local end points of path-averaged readings (``end_east``, ``end_north``, ``end_height``; NaN for points).
+
+    A row is a path average when both ``end_lat`` and ``end_lon`` are given (``end_alt_m`` defaults to ``alt_m``);
+    one of the two without the other is refused.
+    """
+    n = cols["time"].size
+    lat = cols.get("end_lat", np.full(n, np.nan))
+    lon = cols.get("end_lon", np.full(n, np.nan))
+    half = np.isnan(lat) != np.isnan(lon)
+    if half.any():
+        i = int(np.flatnonzero(half)[0])
+        col = "end_lon" if np.isnan(lon[i]) else "end_lat"
+        raise InputError("a path-averaged reading needs both end_lat and end_lon (or neither)", path, line_of(i), col)
+    beam = ~np.isnan(lat)
+    east = np.full(n, np.nan)
+    north = np.full(n, np.nan)
+    if beam.any():
+        east[beam], north[beam] = frame.to_local(lat[beam], lon[beam])
+    height = cols.get("end_alt_m", np.full(n, np.nan)).copy()
+    height = np.where(beam & np.isnan(height), cols["alt_m"], height)
+    cols["end_east"], cols["end_north"], cols["end_height"] = east, north, np.where(beam, height, np.nan)
 
 
 def _known_species():
@@ -324,7 +363,7 @@ def _check_ranges(out: dict, path: Path, channels, line_of) -> None:
 
 
 #: Columns derived from others (the local frame) that the content hash leaves out.
-DERIVED_COLUMNS = ("east", "north")
+DERIVED_COLUMNS = ("east", "north", "end_east", "end_north", "end_height")
 
 
 def content_hash(survey: Survey) -> str:

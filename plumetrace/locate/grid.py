@@ -47,7 +47,7 @@ def _t_loglik(e, var, nu):
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
-                lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, out, gmax):
+                lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, beam_start, bx, by, bz, out, gmax):
     """out[c, h, k] = Σ_blocks log[p_off + Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
 
     j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block;
@@ -55,7 +55,9 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
     observation, exp(−Δt/τ) since the previous one in ``order``; 0 restarts the filter). The σ's of a (cell,
     observation, offset) are computed once for all release heights. ``wedge_a``, ``wedge_d``: a bound
     σy(x) ≤ wedge_a·x + wedge_d of the σ model (inf when it has none); a pair beyond LATERAL_CUT times the bound
-    is off the plume without computing σ (the same result, sooner).
+    is off the plume without computing σ (the same result, sooner). A path-averaged observation i (an
+    open-path beam) has points ``beam_start[i]:beam_start[i + 1]`` of ``bx, by, bz`` and its prediction is their
+    mean; a point observation has none and is evaluated at (ox, oy, oz).
     """
     n_c = cx.size
     n_h = heights.size
@@ -82,10 +84,31 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
             for j in range(n_k):
                 for t in range(starts[b], starts[b + 1]):
                     i = order[t]
-                    dx = ox[i] - cx[c]
-                    dy = oy[i] - cy[c]
-                    x = -(dx * sin_k[j, i] + dy * cos_k[j, i])
                     plume = False
+                    n_pts = beam_start[i + 1] - beam_start[i]
+                    if n_pts > 0:  # a beam: the mean of the plume over its points
+                        raw[:] = 0.0
+                        for s in range(beam_start[i], beam_start[i + 1]):
+                            dx = bx[s] - cx[c]
+                            dy = by[s] - cy[c]
+                            x = -(dx * sin_k[j, i] + dy * cos_k[j, i])
+                            if x <= 0.0:
+                                continue
+                            y = dx * cos_k[j, i] - dy * sin_k[j, i]
+                            if abs(y) > LATERAL_CUT * (wedge_a * x + wedge_d):
+                                continue
+                            s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+                            if abs(y) > LATERAL_CUT * s_y:
+                                continue
+                            plume = True
+                            for hi in range(n_h):
+                                raw[hi] += conv * unit_concentration_sigmas(x, y, bz[s], heights[hi], s_y, s_z, u[i],
+                                                                            lid) / n_pts
+                        x = -1.0  # the point branch below is skipped
+                    else:
+                        dx = ox[i] - cx[c]
+                        dy = oy[i] - cy[c]
+                        x = -(dx * sin_k[j, i] + dy * cos_k[j, i])
                     if x > 0.0:
                         y = dx * cos_k[j, i] - dy * sin_k[j, i]
                         if abs(y) > LATERAL_CUT * (wedge_a * x + wedge_d):
@@ -232,13 +255,16 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     reach = np.empty((cell_east.size, heights.size))
     lid = np.inf if mixing_height is None else float(mixing_height)
     wedge_a, wedge_d = sigma_y_linear_bound(sigma_model, stability_code)
+    beam_start, bx, by, bz = obs.beam_points()
     _grid_delta(np.ascontiguousarray(cell_east, float), np.ascontiguousarray(cell_north, float),
                 np.ascontiguousarray(heights, float), obs.east, obs.north, obs.height, obs.enhancement,
                 obs.variance, np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta)),
                 np.ascontiguousarray(meander.log_weights + log_on, float), meander.order, meander.starts, decay,
                 obs.wind_speed,
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
-                obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, wedge_a, wedge_d, out, reach)
+                obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, wedge_a, wedge_d, beam_start,
+                np.ascontiguousarray(bx, float), np.ascontiguousarray(by, float), np.ascontiguousarray(bz, float),
+                out, reach)
     return out, reach
 
 
@@ -278,6 +304,15 @@ def unit_prediction(obs, east: float, north: float, height: float, wind_offset_d
     g = plume_coupling(obs.east, obs.north, obs.height, east, north, height, obs.wind_speed,
                        obs.wind_from_deg + wind_offset_deg, stability_label(stability_code).item(),
                        model=sigma_model, mixing_height=mixing_height, min_wind_speed=0.5)[:, 0]
+    if obs.has_beams:  # a path average: the mean of the plume over the beam's points
+        start, bx, by, bz = obs.beam_points()
+        owner = np.repeat(np.arange(len(obs)), np.diff(start))
+        gb = plume_coupling(bx, by, bz, east, north, height, obs.wind_speed[owner],
+                            obs.wind_from_deg[owner] + wind_offset_deg, stability_label(stability_code).item(),
+                            model=sigma_model, mixing_height=mixing_height, min_wind_speed=0.5)[:, 0]
+        beam = np.diff(start) > 0
+        g = g.copy()
+        g[beam] = np.add.reduceat(gb, start[:-1][beam]) / np.diff(start)[beam]
     return sensor_response(obs, g * obs.ppb_per_g_m3)
 
 
@@ -327,6 +362,8 @@ def reachable_observations(obs, cell_east, cell_north, half_cell: float, wind_of
     theta = np.deg2rad(obs.wind_from_deg + wind_offset_deg)
     _reachable(obs.east, obs.north, np.ascontiguousarray(theta), float(cx), float(cy), float(radius),
                float(np.deg2rad(spread_deg)), float(stability_code), sigma_model.kind, sigma_model.table, keep)
+    if obs.has_beams:  # a beam is kept whole (its points are tested in the kernel)
+        keep |= np.isfinite(obs.end_east)
     return keep
 
 

@@ -21,6 +21,9 @@ from plumetrace.io.survey import Survey, mean_air, ppb_factor
 from plumetrace.numerics import as_slice, sample_interval
 from plumetrace.physics.species import SPECIES, mole_fraction
 
+#: Spacing of the points along an open-path beam at which the forward operator averages the plume [m].
+BEAM_STEP_M = 0.5
+
 
 @dataclass
 class Observations:
@@ -40,6 +43,37 @@ class Observations:
     pressure: float  # Pa
     platform: np.ndarray
     response_time: float = 0.0  # first-order time constant of the sensor modelled in the forward operator [s]
+    end_east: np.ndarray | None = None  # path-averaged readings: the segment's far end [m] (NaN for points)
+    end_north: np.ndarray | None = None
+    end_height: np.ndarray | None = None
+
+    @property
+    def has_beams(self) -> bool:
+        """Whether some observation is a path average (an open-path beam)."""
+        return self.end_east is not None and bool(np.any(np.isfinite(self.end_east)))
+
+    def beam_points(self, step_m: float = BEAM_STEP_M):
+        """Points along every path-averaged observation, for the forward operator's average along the beam.
+
+        Returns ``(start, east, north, height)``: the points of observation i are ``start[i]:start[i + 1]``
+        (none for a point reading) — K = ⌈length / step_m⌉ (at least 2) midpoints of equal sub-segments, so
+        that their mean is the midpoint rule of the line integral of the plume along the beam divided by its
+        length.
+        """
+        n = len(self)
+        if not self.has_beams:
+            return np.zeros(n + 1, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0)
+        beam = np.isfinite(self.end_east)
+        length = np.hypot(np.hypot(self.end_east - self.east, self.end_north - self.north),
+                          self.end_height - self.height)
+        k = np.where(beam, np.maximum(2, np.ceil(np.nan_to_num(length) / step_m)), 0).astype(np.int64)
+        start = np.concatenate(([0], np.cumsum(k))).astype(np.int64)
+        owner = np.repeat(np.arange(n), k)
+        frac = (np.arange(start[-1]) - start[owner] + 0.5) / k[owner]
+        e = self.east[owner] + frac * (self.end_east[owner] - self.east[owner])
+        nn = self.north[owner] + frac * (self.end_north[owner] - self.north[owner])
+        h = self.height[owner] + frac * (self.end_height[owner] - self.height[owner])
+        return start, e, nn, np.maximum(h, 0.0)
 
     @property
     def ppb_per_g_m3(self) -> float:
@@ -165,6 +199,7 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         raise InputError("the wind speed is 0 on every row: in a calm a plume has no direction to locate a source "
                          "along; give the wind with --wind SPEED_MPS@FROM_DEG", survey.path, column="wind_speed_mps")
     platforms = data["platform"].astype(str).to_numpy() if "platform" in data.columns else np.full(len(data), "uav")
+    beams = "end_east" in data.columns and bool(data["end_east"].notna().any())
     temp, pres = mean_air(data)
     to_ppb = float(ppb_factor(unit, species, temp, pres))
     parts = []
@@ -190,6 +225,8 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         bin_id = segment * 10**7 + np.floor((t - t[0]) / bin_s).astype(np.int64)
         east, north = data["east"].to_numpy()[idx], data["north"].to_numpy()[idx]
         height = data["alt_m"].to_numpy(dtype=float)[idx]
+        ends = {c: data[c].to_numpy(dtype=float)[idx] for c in ("end_east", "end_north", "end_height")} if beams \
+            else {}
         # binned in chunks of whole bins: a bin's mean is the same, and memory stays linear in a small constant
         cuts = _chunk_bounds(bin_id, BIN_CHUNK_ROWS)
         chunks = []
@@ -198,12 +235,12 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
             frame = pd.DataFrame({
                 "bin": bin_id[a:b], "time": t[a:b], "east": east[a:b], "north": north[a:b], "height": height[a:b],
                 "r": resid[a:b], "speed": speed[a:b], "u": -speed[a:b] * np.sin(theta),
-                "v": -speed[a:b] * np.cos(theta),
+                "v": -speed[a:b] * np.cos(theta), **{c: v[a:b] for c, v in ends.items()},
             }).dropna(subset=["r", "speed"])
             g = frame.groupby("bin", sort=True)
             chunks.append(g.agg(time=("time", "mean"), east=("east", "mean"), north=("north", "mean"),
                                 height=("height", "mean"), r=("r", "mean"), n=("r", "size"), speed=("speed", "mean"),
-                                u=("u", "mean"), v=("v", "mean")))
+                                u=("u", "mean"), v=("v", "mean"), **{c: (c, "mean") for c in ends}))
         agg = pd.concat(chunks) if len(chunks) > 1 else chunks[0]
         sigma = float(sigma_by_platform.get(str(platform), np.nanstd(resid))) * to_ppb
         # white noise of the bin plus the background's uncertainty (a 15-second block of samples)
@@ -226,4 +263,6 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         enhancement=allb["r"].to_numpy(), variance=allb["var"].to_numpy(),
         wind_speed=np.maximum(allb["speed"].to_numpy(), 0.5), wind_from_deg=allb["from"].to_numpy(),
         temperature=temp, pressure=pres, platform=allb["platform"].to_numpy(), response_time=float(response_time),
+        **({"end_east": allb["end_east"].to_numpy(), "end_north": allb["end_north"].to_numpy(),
+            "end_height": np.maximum(allb["end_height"].to_numpy(), 0.0)} if beams else {}),
     )

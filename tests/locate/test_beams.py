@@ -1,0 +1,100 @@
+"""Fixed and path-averaging sensors (contract 1's optional columns): the forward operator averages along a beam,
+and a network of fixed open-path beams that never moves is located."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plumetrace.geo.crs import LocalFrame
+from plumetrace.io.survey import survey_from_dataframe
+from plumetrace.locate import SourceLocator
+from plumetrace.locate.grid import grid_log_likelihood, unit_prediction
+from plumetrace.locate.observations import Observations
+from plumetrace.physics.plume import gaussian_plume
+from plumetrace.physics.sigmas import sigma_model
+from plumetrace.physics.species import SPECIES, mole_fraction
+
+FRAME = LocalFrame(51.1454, -1.4361)
+
+
+def _obs(east, north, end_east, end_north, wind_from=270.0):
+    n = len(east)
+    return Observations(channel="ch4_ppm", species="ch4", time=np.arange(n, dtype=float), east=np.asarray(east, float),
+                        north=np.asarray(north, float), height=np.full(n, 1.6), enhancement=np.zeros(n),
+                        variance=np.ones(n), wind_speed=np.full(n, 3.0), wind_from_deg=np.full(n, wind_from),
+                        temperature=288.15, pressure=101325.0, platform=np.array([f"b{i}" for i in range(n)]),
+                        end_east=np.asarray(end_east, float), end_north=np.asarray(end_north, float),
+                        end_height=np.where(np.isfinite(end_east), 1.6, np.nan))
+
+
+def test_path_average_equals_the_line_integral():
+    """The beam's prediction is the plume integrated along the segment over its length (to 1e-6), the kernel's
+    agrees with it, and a point reading stays a point."""
+    obs = _obs([50.0, 80.0, 60.0, 30.0], [-40.0, -30.0, 10.0, -5.0], [50.0, 90.0, np.nan, 30.0],
+               [40.0, 35.0, np.nan, 5.0])
+    model = sigma_model("briggs_rural")
+    g = unit_prediction(obs, 0.0, 0.0, 0.3, 0.0, 3.0, model)
+    f = np.linspace(0.0, 1.0, 40_001)
+    for i in range(len(obs)):
+        if np.isfinite(obs.end_east[i]):
+            e = obs.east[i] + f * (obs.end_east[i] - obs.east[i])
+            n = obs.north[i] + f * (obs.end_north[i] - obs.north[i])
+            c = gaussian_plume(e, n, np.full(f.size, 1.6), 0.0, 0.0, 0.3, 1.0, 3.0, 270.0, "D", model="briggs_rural")
+            expected = float(np.trapezoid(c, f))
+        else:
+            expected = float(np.ravel(gaussian_plume(obs.east[i], obs.north[i], 1.6, 0.0, 0.0, 0.3, 1.0, 3.0, 270.0,
+                                                     "D", model="briggs_rural"))[0])
+        # midpoint rule on 0.5 m steps: exact to 1e-3 even for a 10 m beam across a 2 m wide plume
+        assert g[i] == pytest.approx(expected * obs.ppb_per_g_m3, rel=1e-3), i
+    _, reach = grid_log_likelihood(np.array([0.0]), np.array([0.0]), np.array([0.3]), obs, 0.0, 3.0, model,
+                                   np.logspace(-4, 2, 19))
+    assert reach[0, 0] == pytest.approx(g.max(), rel=1e-6)
+    # a beam across the plume sees less than its axis but more than a point at the same distance off-axis
+    axis = float(unit_prediction(_obs([50.0], [0.0], [np.nan], [np.nan]), 0, 0, 0.3, 0.0, 3.0, model)[0])
+    assert 0 < g[0] < axis
+
+
+def _network(seed=3, rate=0.4, minutes=150):
+    """Seven open-path beams fanning south-west from one instrument, 1-minute means, a ground source north-east of
+    them, the wind swinging through the north-east quadrant; each beam has its own offset."""
+    rng = np.random.default_rng(seed)
+    src = (9.0, 7.0, 0.3)
+    bearings = np.deg2rad(np.linspace(190.0, 250.0, 7))
+    lengths = np.array([35.0, 60.0, 45.0, 95.0, 80.0, 55.0, 40.0])
+    ends = np.column_stack((np.sin(bearings) * lengths, np.cos(bearings) * lengths))
+    rows = []
+    for k in range(minutes):
+        wind_from = 45.0 + 35.0 * math.sin(2 * math.pi * k / 50.0) + rng.normal(0, 5)
+        speed = max(0.8, 2.5 + rng.normal(0, 0.4))
+        for b in range(7):
+            f = (np.arange(200) + 0.5) / 200
+            c = gaussian_plume(f * ends[b, 0], f * ends[b, 1], np.full(200, 1.6), *src, rate, speed, wind_from, "D",
+                               model="briggs_rural").mean()
+            ppm = 1.95 + 0.01 * b + mole_fraction(c * 1e-3, SPECIES["ch4"].molar_mass) * 1e6 + rng.normal(0, 0.005)
+            rows.append((1.494e9 + 60.0 * k, b, ends[b, 0], ends[b, 1], ppm, speed, wind_from % 360))
+    t, b, ee, en, ppm, ws, wd = (np.array(v) for v in zip(*rows, strict=True))
+    lat0, lon0 = FRAME.to_wgs84(np.zeros(t.size), np.zeros(t.size))
+    elat, elon = FRAME.to_wgs84(ee, en)
+    df = pd.DataFrame({"time": t, "lat": lat0, "lon": lon0, "alt_m": 1.6, "end_lat": elat, "end_lon": elon,
+                       "end_alt_m": 1.6, "ch4_ppm": ppm, "wind_speed_mps": ws, "wind_dir_deg": wd,
+                       "sensor_id": [f"beam{i + 1}" for i in b]})
+    return survey_from_dataframe(df, ["ch4_ppm"], "network.csv", FRAME), src, rate
+
+
+def test_a_fixed_network_of_beams_is_located():
+    survey, src, rate = _network()
+    assert survey.data["platform"].nunique() == 7  # one background and noise per beam
+    loc = SourceLocator(stability="D").fit(survey)
+    assert loc.sources_, "no source found"
+    s = loc.sources_[0]
+    # one instrument and beams 35–95 m long: the position along the wind is the weak direction; its 90 % region
+    # is too narrow here (calibration of fixed networks is issue #15's), so the test holds the error, not the region
+    assert math.hypot(s.east - src[0], s.north - src[1]) < 15.0
+    # the default release heights (1, 5, 10 m) leave a ground release and a higher one ambiguous for beams at 1.6 m
+    # (the default finds 5 m and five times the rate); with ground-level heights the rate comes back
+    s = SourceLocator(stability="D", heights=(0.3, 1.0, 2.0)).fit(survey).sources_[0]
+    assert math.hypot(s.east - src[0], s.north - src[1]) < 15.0 and rate / 2 < s.rate_g_s < 2 * rate
