@@ -40,12 +40,10 @@ LIMITS = {
     "wind_dir_deg": (0.0, 360.0, "degrees"),
     "temp_c": (-90.0, 60.0, "°C"),
     "pressure_hpa": (100.0, 1100.0, "hPa"),
-    "end_lat": (-90.0, 90.0, "degrees"),
-    "end_lon": (-180.0, 180.0, "degrees"),
-    "end_alt_m": (-500.0, 20_000.0, "m above ground"),
     "wind_dir_sd_deg": (0.0, 180.0, "degrees"),
     "wind_elev_sd_deg": (0.0, 90.0, "degrees"),
 }
+LIMITS.update({f"end_{c}": LIMITS[c] for c in ("lat", "lon", "alt_m")})  # a beam's far end: as its start
 #: Largest magnitude of a gas reading per unit: pure gas (10⁶ ppm; about 2 kg/m³ for the heaviest species here).
 CHANNEL_LIMITS = {"ppm": 1e6, "ppb": 1e9, "ug_m3": 1e10, "mg_m3": 1e7}
 
