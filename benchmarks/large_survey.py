@@ -8,9 +8,11 @@ so that the peak resident memory is the command's own:
 * ``plumetrace locate FILE --json``;
 * ``plumetrace analyze FILE --db sqlite:///...`` (with ``--analyze``).
 
-and prints wall time and peak memory of each, and the ratio of locate's time to the baseline's.
+and prints wall time and peak memory of each, and the ratio of locate's time to the baseline's. With
+``--stages``, the stages of locate in this process instead (reading, detection, binning of each channel, the
+grid search): time, resident memory after and peak (sampled every 20 ms).
 
-    python benchmarks/large_survey.py [--rows 5000000] [--analyze] [--json] [--keep DIR]
+    python benchmarks/large_survey.py [--rows 5000000] [--analyze] [--stages] [--json] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -86,6 +88,39 @@ def _measure(argv: list[str], folder: Path) -> dict:
     return {"seconds": wall, "peak_mb": peak_kb / 1024.0, "stdout": stdout}
 
 
+def stages(path: Path) -> None:
+    """Time and memory of each stage of locate, in this process."""
+    import threading
+
+    import psutil
+
+    from plumetrace.io.survey import read_survey
+    from plumetrace.locate import SourceLocator
+
+    proc = psutil.Process()
+    peak = [proc.memory_info().rss]
+
+    def watch():
+        while True:
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.02)
+
+    threading.Thread(target=watch, daemon=True).start()
+    marks = [("start", time.perf_counter())]
+
+    def mark(text: str) -> None:
+        now = time.perf_counter()
+        name, since = marks[-1]
+        print(f"  {name:<48s} {now - since:7.1f} s  rss {proc.memory_info().rss / 2**20:6.0f} MB  peak "
+              f"{peak[0] / 2**20:6.0f} MB", flush=True)
+        marks.append((text, now))
+
+    marks[-1] = (f"reading {path.name}", time.perf_counter())
+    survey = read_survey(path)
+    SourceLocator().fit(survey, progress=mark)
+    mark("done")
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,6 +128,7 @@ def main() -> None:
     ap.add_argument("--analyze", action="store_true", help="also time `plumetrace analyze` on the file")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="write the survey here and keep it")
+    ap.add_argument("--stages", action="store_true", help="time the stages of locate in this process")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="plumetrace-large-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,6 +138,9 @@ def main() -> None:
         write_survey(path, args.rows)
         print(f"wrote {path} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f} s",
               file=sys.stderr)
+    if args.stages:
+        stages(path)
+        return
     py = sys.executable
     # each measurement in a fresh interpreter (so that ru_maxrss is its own): smallest first
     base = _measure([py, "-c", f"import pandas as pd; pd.read_csv({str(path)!r})"], folder)

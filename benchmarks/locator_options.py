@@ -7,6 +7,12 @@ still runs them):
 
 * ``demo``: `plumetrace demo` for seeds 1, 2, 3, 4, 7 with the pipeline's settings (the ``campaign`` preset);
   prints the top-ranked site's class and distance to the hidden lab;
+* ``urban``: the whole suite with the urban σ family only (what the removed ``urban_with_buildings`` did, as
+  ``dispersion="briggs_urban"``), to compare with ``plumetrace bench accuracy``;
+* ``beams``: the synthetic network of seven open-path beams of ``tests/locate/test_beams.py`` located with the
+  default release heights and with ground-level ones (error, rate, height, 90 % radius);
+* ``chilbolton``: Chilbolton source 1 (``../shared/data/chilbolton``) as it stands: the evidence of its best
+  source, each beam's noise σ and CH4 percentiles;
 * ``lag``: the lag model on the benchmark survey of `plumetrace bench speed` (seeds 11, 12, 13: no lag given,
   shift, response, meander) and on the eight seeded surveys of ``tests/locate/test_calibration.py``;
 * ``lag-suite``: shift against response on 16 suite scenarios;
@@ -26,7 +32,7 @@ still runs them):
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
-    WHAT: demo, lag, lag-suite, curtain, settings, oracle, inline, alongwind, kernel
+    WHAT: demo, urban, beams, chilbolton, lag, lag-suite, curtain, settings, oracle, inline, alongwind, kernel
 """
 
 from __future__ import annotations
@@ -44,6 +50,57 @@ def demo(out: str) -> None:
         top = r.sites[0] if r.sites else None
         text = "no site" if top is None else f"top {top['class']} {top['lab_distance_m']:.1f} m from the lab"
         print(f"seed {seed}: {text} ({len(r.sites)} sites, {r.seconds:.0f} s)", flush=True)
+
+
+def urban() -> None:
+    """The whole suite with urban dispersion only."""
+    from plumetrace.bench.accuracy import run_accuracy
+
+    loc = run_accuracy(progress=False, locator_params={"dispersion": "briggs_urban"})["localisation"]
+    print(f"urban σ only: {_summary(loc)}", flush=True)
+
+
+def beams() -> None:
+    """The synthetic beam network, default and ground-level release heights."""
+    import math
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from plumetrace.locate import SourceLocator
+    from tests.locate.test_beams import _network
+
+    survey, src, rate = _network()
+    for name, kw in (("default heights", {}), ("heights 0.3, 1, 2 m", {"heights": (0.3, 1.0, 2.0)})):
+        s = SourceLocator(stability="D", **kw).fit(survey).sources_[0]
+        print(f"{name}: {math.hypot(s.east - src[0], s.north - src[1]):.1f} m, rate {s.rate_g_s / rate:.2f} × the "
+              f"truth, height {s.height_m:.1f} m, 90 % radius {s.credible90_radius_m:.1f} m", flush=True)
+
+
+def chilbolton() -> None:
+    """Chilbolton source 1 through the locator as it stands."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from plumetrace.io.survey import read_survey
+    from plumetrace.locate import SourceLocator
+    from tests.conftest import SHARED_DATA
+
+    survey = read_survey(SHARED_DATA / "chilbolton" / "source_1" / "survey.csv")
+    loc = SourceLocator().fit(survey)
+    post = loc.search_.posterior(loc.observations_["ch4_ppm"])
+    print(f"sources {len(loc.sources_)}; evidence of the best source {post.log_bayes:.1f} nats", flush=True)
+    stats = loc.detector_.channel_stats_
+    d = survey.data
+    for r in stats.itertuples():
+        v = d.loc[d["platform"] == r.platform, "ch4_ppm"].to_numpy()
+        q = np.percentile(v, [5, 50, 95])
+        print(f"{r.platform}: noise σ {r.sigma:.2f} ppm; CH4 5 / 50 / 95 % {q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f} ppm",
+              flush=True)
 
 
 LAG_SUBSET = "01_*,03_*,06_*,08_*,09_*,10_*,12_*,13_*,14_*,15_*,16_*,21_*,22_*,23_*,25_*,32_*"
@@ -276,12 +333,13 @@ def curtain() -> None:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["demo", "lag", "lag-suite", "curtain", "settings", "oracle", "inline",
-                                     "alongwind", "kernel"])
+    ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "lag", "lag-suite", "curtain", "settings",
+                                     "oracle", "inline", "alongwind", "kernel"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
-    simple = {"lag": lag, "lag-suite": lag_suite, "curtain": curtain, "settings": settings, "oracle": oracle,
-              "inline": inline, "alongwind": alongwind, "kernel": kernel}
+    simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "lag": lag, "lag-suite": lag_suite,
+              "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
+              "kernel": kernel}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

@@ -168,7 +168,7 @@ class PlumeDetector:
             platform_hits = hits[-len(survey.channels):]
             if not self.build_events:
                 continue
-            events += self._events(str(platform), idx, t, dt, breaks, data, survey, z_all, resid_all, sig_all,
+            events += self._events(str(platform), idx, t, dt, block, breaks, data, survey, z_all, resid_all, sig_all,
                                    platform_hits, lags, patterns)
         self.channel_stats_ = pd.DataFrame(stats)
         self.hits_ = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame()
@@ -180,7 +180,7 @@ class PlumeDetector:
         self.flight_hours_ = hours
         return self
 
-    def _events(self, platform, idx, t, dt, breaks, data, survey, z_all, resid_all, sig_all, platform_hits, lags,
+    def _events(self, platform, idx, t, dt, block, breaks, data, survey, z_all, resid_all, sig_all, platform_hits, lags,
                 patterns):
         spans = []
         for table in platform_hits:
@@ -229,7 +229,7 @@ class PlumeDetector:
                 # 10 % calibration error
                 m = max(b - a, 1)
                 noise = sig_all[ch] * np.mean(to_ppb) * dt
-                n_block = max(max(self.block, MIN_BLOCK_SAMPLES * dt) / dt, 1.0)
+                n_block = max(block / dt, 1.0)
                 se[ch] = float(math.sqrt(noise**2 * m + (noise * m) ** 2 / n_block + (0.1 * integral[ch]) ** 2))
                 peak[ch] = float(np.nanmax(resid_all[ch][s:e]))
             reference = max(survey.channels, key=lambda c: integral[c] / se[c] if se[c] > 0 else 0)

@@ -24,7 +24,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -104,22 +104,21 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                             for hi in range(n_h):
                                 raw[hi] += conv * unit_concentration_sigmas(x, y, bz[s], heights[hi], s_y, s_z, u[i],
                                                                             lid) / n_pts
-                        x = -1.0  # the point branch below is skipped
                     else:
                         dx = ox[i] - cx[c]
                         dy = oy[i] - cy[c]
                         x = -(dx * sin_k[j, i] + dy * cos_k[j, i])
-                    if x > 0.0:
-                        y = dx * cos_k[j, i] - dy * sin_k[j, i]
-                        if abs(y) > LATERAL_CUT * (wedge_a * x + wedge_d):
-                            s_y = 0.0  # outside the widest plume the σ model allows: not evaluated
-                        else:
-                            s_y, s_z = sigma_yz_scalar(x, code, kind, table)
-                        if s_y > 0.0 and abs(y) <= LATERAL_CUT * s_y:
-                            plume = True
-                            for hi in range(n_h):
-                                raw[hi] = conv * unit_concentration_sigmas(x, y, oz[i], heights[hi], s_y, s_z, u[i],
-                                                                           lid)
+                        if x > 0.0:
+                            y = dx * cos_k[j, i] - dy * sin_k[j, i]
+                            if abs(y) > LATERAL_CUT * (wedge_a * x + wedge_d):
+                                s_y = 0.0  # outside the widest plume the σ model allows: not evaluated
+                            else:
+                                s_y, s_z = sigma_yz_scalar(x, code, kind, table)
+                            if s_y > 0.0 and abs(y) <= LATERAL_CUT * s_y:
+                                plume = True
+                                for hi in range(n_h):
+                                    raw[hi] = conv * unit_concentration_sigmas(x, y, oz[i], heights[hi], s_y, s_z, u[i],
+                                                                               lid)
                     if not plume:
                         if not filtered:
                             continue
@@ -335,13 +334,13 @@ def _reachable(ox, oy, theta, cx, cy, radius, spread, code, kind, table, out):
         out[i] = abs(y) - radius - eps <= LATERAL_CUT * s_y
 
 
-def reachable_observations(obs, cell_east, cell_north, half_cell: float, wind_offset_deg: float,
-                           spread_deg: float, stability_code: float, sigma_model) -> np.ndarray:
+def reachable_observations(obs, cell_east, cell_north, wind_offset_deg: float, spread_deg: float,
+                           stability_code: float, sigma_model) -> np.ndarray:
     """Observations that some cell's plume can reach: the others add exactly nothing to the likelihood ratio.
 
     The kernel gives an observation a non-zero prediction from a cell only when the observation is downwind of
-    it (x > 0) and within ``LATERAL_CUT`` σy of its axis. For a disc holding every cell (centre of the cells'
-    bounding box, radius to its corners plus ``half_cell``) and every wind direction within ``spread_deg`` of
+    it (x > 0) and within ``LATERAL_CUT`` σy of its axis. For a disc holding every cell centre (the sources the kernel
+    evaluates; centre of their bounding box, radius to its corners) and every wind direction within ``spread_deg`` of
     the observation's (turned by ``wind_offset_deg``; meander offsets included by the caller), an observation is
     kept when x + R + ε > 0 and |y| − R − ε ≤ LATERAL_CUT · σy(x + R + ε), with ε the displacement of the
     observation by the largest turn (σy grows with x, so the bound is conservative). Skipping the others changes
@@ -358,7 +357,7 @@ def reachable_observations(obs, cell_east, cell_north, half_cell: float, wind_of
         return keep
     x0, x1, y0, y1 = cell_east.min(), cell_east.max(), cell_north.min(), cell_north.max()
     cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-    radius = 0.5 * math.hypot(x1 - x0, y1 - y0) + math.sqrt(2.0) * half_cell
+    radius = 0.5 * math.hypot(x1 - x0, y1 - y0)
     theta = np.deg2rad(obs.wind_from_deg + wind_offset_deg)
     _reachable(obs.east, obs.north, np.ascontiguousarray(theta), float(cx), float(cy), float(radius),
                float(np.deg2rad(spread_deg)), float(stability_code), sigma_model.kind, sigma_model.table, keep)
@@ -369,8 +368,6 @@ def reachable_observations(obs, cell_east, cell_north, half_cell: float, wind_of
 
 def subset(obs, meander: Meander | None, keep: np.ndarray):
     """The observations where ``keep`` is True and the meander blocks restricted to them (same block ids)."""
-    from dataclasses import replace as _replace
-
     idx = np.flatnonzero(keep)
     fields = {k: (v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == keep.shape else v)
               for k, v in obs.__dict__.items()}
@@ -386,4 +383,4 @@ def subset(obs, meander: Meander | None, keep: np.ndarray):
     blocks = block_of[kept]
     counts = np.bincount(blocks, minlength=meander.starts.size - 1)
     starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    return out, _replace(meander, order=order.astype(np.int64), starts=starts)
+    return out, replace(meander, order=order.astype(np.int64), starts=starts)

@@ -349,7 +349,7 @@ class SourceLocator:
                 and Survey.channel_parts(c)[0] not in BROADBAND]
 
     def _observations(self, survey: Survey, channel: str, lags: dict) -> Observations:
-        if channel in getattr(self, "observations_", {}):
+        if channel in self.observations_:
             return self.observations_[channel]
         stats = self.detector_.channel_stats_
         sig = {r.platform: r.sigma for r in stats[stats["channel"] == channel].itertuples()}

@@ -241,10 +241,10 @@ class GridSearch:
             return None
         return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
-    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, half_cell: float = 0.0):
+    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander):
         """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact)."""
         spread = float(np.max(np.abs(meander.offsets_deg))) if meander is not None else 0.0
-        keep = reachable_observations(obs, x, y, half_cell, offset, spread, code, self.sigma_models[model])
+        keep = reachable_observations(obs, x, y, offset, spread, code, self.sigma_models[model])
         if not keep.all():
             obs, meander = subset(obs, meander, keep)
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
