@@ -283,7 +283,7 @@ def kernel() -> None:
     """Time of each likelihood-kernel call of the grid locator on the benchmark survey."""
     import time
 
-    import plumetrace.locate.locator as locator_module
+    import plumetrace.locate.posterior as locator_module
     from plumetrace.bench.locate_speed import make_survey
     from plumetrace.locate import SourceLocator
     from plumetrace.sim.sensors import CATALOGUE
