@@ -39,3 +39,16 @@ class InputError(PlumetraceError, ValueError):
         if self.column:
             where.append(f"column '{self.column}'")
         return (": ".join([", ".join(where), self.message]) if where else self.message)
+
+
+class PlanError(InputError):
+    """A flight-planning request that no plan can satisfy: names the limit that cannot be met.
+
+    ``limit`` is the option or constraint at fault (``--authorized``, ``--no-fly``, ``--alt-max-m``,
+    ``--budget-min``, ``--endurance-min``, ``--min-rate-g-s``, …); the message says what was asked and what the
+    limit allows. An :class:`InputError`: the command line exits 2 with it.
+    """
+
+    def __init__(self, message: str, limit: str, path: str | None = None):
+        self.limit = limit
+        super().__init__(f"{message} [limit: {limit}]", path, None, None)

@@ -7,11 +7,31 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from plumetrace.cli._app import app
 from plumetrace.cli._common import err, handle_errors, out, parse_lags, parse_wind, print_fields, print_json
 from plumetrace.exceptions import InputError
 from plumetrace.io.jsonsafe import json_safe
+
+
+def _planned(sc, plans: list[Path], delay_min: float, realisation: int):
+    """The scenario with its flights replaced by the planned sorties (``simulate --plan``)."""
+    import math
+
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.mission import read_mission
+    from plumetrace.plan.missions import plan_path_local
+    from plumetrace.sim.simulate import follow_up_scenario
+
+    if not (math.isfinite(delay_min) and 0 <= delay_min <= 7 * 24 * 60):
+        raise InputError(f"--delay-min: {delay_min!r} must be between 0 and one week")
+    if realisation < 1:
+        raise InputError("--realisation must be at least 1 (0 is the scenario's own turbulence)")
+    frame = LocalFrame(sc.origin.lat, sc.origin.lon)
+    missions = [read_mission(p) for p in plans]
+    paths = [plan_path_local(m, frame) for m in missions]
+    return follow_up_scenario(sc, paths, missions[0].speed_mps, 60.0 * delay_min, realisation)
 
 
 @app.command("simulate")
@@ -22,6 +42,12 @@ def simulate_cmd(
     truth_samples: Annotated[bool, typer.Option("--truth-samples", help="Also write truth_samples.csv "
                                                 "(noise-free enhancement per sample).")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plan: Annotated[list[Path] | None, typer.Option("--plan", help="Fly this mission (.plan or .waypoints; "
+                                                    "repeatable, one per sortie) in the scenario's world instead of "
+                                                    "its flights: same emitters and weather regime, new turbulence.")]
+    = None,
+    delay_min: Annotated[float, typer.Option(help="With --plan: minutes after the scenario's flight.")] = 60.0,
+    realisation: Annotated[int, typer.Option(help="With --plan: the turbulence realisation (≥ 1).")] = 1,
 ) -> None:
     """Simulate a survey: writes survey.csv, buildings.geojson and truth.json."""
     import time
@@ -33,6 +59,8 @@ def simulate_cmd(
 
     t0 = time.perf_counter()
     sc, base = load_scenario(scenario)
+    if plan:
+        sc = _planned(sc, plan, delay_min, realisation)
     with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(), console=err,
                   transient=True, disable=json_output) as bar:
         task = bar.add_task(f"simulating {sc.name}")
@@ -217,6 +245,24 @@ def detect_cmd(
               + ", ".join(f"{k} {v}" for k, v in detector.summary()["by_class"].items()))
 
 
+def _print_candidates(candidates: list[dict], survey_paths, buildings) -> None:
+    """Evidence below the threshold, and the follow-up command that would settle it."""
+    if not candidates:
+        return
+    table = Table(title=f"{len(candidates)} candidate(s) below the evidence threshold: not sources yet",
+                  title_justify="left")
+    for col in ("#", "lat", "lon", "species", "evidence (nats)", "r90 m", "class", "events", "why"):
+        table.add_column(col, justify="right" if col in ("lat", "lon", "evidence (nats)", "r90 m") else "left")
+    for k, c in enumerate(candidates, start=1):
+        table.add_row(str(k), f"{c['lat']:.6f}", f"{c['lon']:.6f}", c["species"], f"{c['log_bayes']:.1f}",
+                      f"{c['credible90_radius_m']:.0f}", f"{c['class']} ({c['class_probability']:.2f})",
+                      ", ".join(c["events"][:4]) + (" …" if len(c["events"]) > 4 else ""), c["reason"])
+    out.print(table)
+    cmd = " ".join(["plumetrace plan follow-up", *map(str, survey_paths), "--wind SPEED_MPS@FROM_DEG"]
+                   + ([f"--buildings {buildings}"] if buildings else []) + ["--out follow-up.plan"])
+    out.print(Text.assemble("a follow-up flight would settle them: ", (cmd, "bold")))
+
+
 def _locate(survey, buildings, preset, stability, wind, lags, progress):
     """Buildings read in the survey's frame and checked, and the fitted locator of the preset."""
     from plumetrace.io.buildings import read_buildings
@@ -236,7 +282,8 @@ def _locate(survey, buildings, preset, stability, wind, lags, progress):
 @app.command("locate")
 @handle_errors
 def locate_cmd(
-    survey_path: Annotated[Path, typer.Argument(metavar="SURVEY.csv", help="Survey CSV (contract 1).")],
+    survey_paths: Annotated[list[Path], typer.Argument(metavar="SURVEY.csv…", help="Survey CSV (contract 1); "
+                                                       "several surveys of one area are located jointly.")],
     buildings: Annotated[Path | None, typer.Option(help="Building footprints (GeoJSON, contract 2).")] = None,
     stability: Annotated[str | None, typer.Option(help="Pasquill class A-F (default: from the wind's variability).")]
     = None,
@@ -252,9 +299,12 @@ def locate_cmd(
                                              "(plumetrace.locate.presets).")] = "survey",
 ) -> None:
     """Locate and quantify the sources of a survey (Bayesian grid posterior), down to the building."""
-    from plumetrace.io.survey import read_survey
+    from plumetrace.io.survey import merge_surveys, read_survey
     from plumetrace.locate import PRESETS, source_record
+    from plumetrace.locate.result import candidate_record
     from plumetrace.physics.stability import VALID_LABELS
+
+    survey_path = survey_paths[0]
 
     if preset not in PRESETS:
         raise InputError(f"--preset: {preset!r} is not a locator preset; expected one of {', '.join(PRESETS)}")
@@ -277,7 +327,7 @@ def locate_cmd(
     bar.start()
     task = bar.add_task(f"reading {survey_path.name}")
     try:
-        survey = read_survey(survey_path)
+        survey = merge_surveys([read_survey(p) for p in survey_paths])
         unknown = sorted(set(lags) - set(survey.channels))
         if unknown:
             raise InputError(f"--lag names {', '.join(unknown)}, which the survey does not have; its channels are "
@@ -289,7 +339,10 @@ def locate_cmd(
     hits = int(len(locator.detector_.hits_)) if len(locator.detector_.hits_) else 0
     report = {"sources": [source_record(e, survey.frame, buildings=buildings is not None) for e in locator.sources_],
               "survey": {"samples": survey.n_samples, "hits": hits, "duration_s": survey.duration_s},
+              "candidates": [candidate_record(c) for c in locator.candidates_],
               "preset": preset}
+    if len(survey_paths) > 1:
+        report["survey"]["surveys"] = len(survey_paths)
     flux = None
     if mass_balance:
         from plumetrace.locate.massbalance import MassBalance
@@ -301,7 +354,8 @@ def locate_cmd(
     if json_output:
         print_json(report)
         return
-    table = Table(title=f"{len(locator.sources_)} source(s) in {survey_path}, strongest evidence first",
+    where = survey_path if len(survey_paths) == 1 else f"{len(survey_paths)} surveys located jointly"
+    table = Table(title=f"{len(locator.sources_)} source(s) in {where}, strongest evidence first",
                   title_justify="left")
     for col in ("#", "lat", "lon", "height m", "species", "rate g/s (90 %)", "r90 m", "class", "building"):
         table.add_column(col, justify="right" if col in ("lat", "lon", "height m", "r90 m") else "left")
@@ -321,6 +375,7 @@ def locate_cmd(
         out.print(ftable)
     out.print(f"preset {preset}; stability {locator.stability_}; {survey.n_samples:,} samples, {hits} hits, "
               f"{survey.duration_s / 60:.1f} min")
+    _print_candidates(report["candidates"], survey_paths, buildings)
     from plumetrace.locate.plot import posterior_map
 
     posterior_map(locator, survey, footprints, target)

@@ -384,3 +384,40 @@ def content_hash(survey: Survey) -> str:
             h.update("\x1f".join("" if v is None or v != v else str(v) for v in values.tolist()).encode("utf-8"))
         h.update(b"\0")
     return h.hexdigest()
+
+
+def merge_surveys(surveys: list[Survey]) -> Survey:
+    """Several surveys of one area as one, for a joint inversion (contract 3: ``locate A.csv B.csv …``).
+
+    Positions go into one frame centred on all of them; each survey's platforms become its own
+    (``s1:uav-1``, ``s2:beam-3``…), so that backgrounds, noise, lags and winds stay per survey and per sensor;
+    the rows are ordered by time (a fixed network and a drone flown together interleave). A channel one survey
+    lacks is blank (NaN) in its rows. ``metadata["surveys"]`` holds the number of surveys and their paths.
+    """
+    if not surveys:
+        raise ValueError("no survey to merge")
+    if len(surveys) == 1:
+        return surveys[0]
+    frame = LocalFrame.around(np.concatenate([s.data["lat"].to_numpy() for s in surveys]),
+                              np.concatenate([s.data["lon"].to_numpy() for s in surveys]))
+    channels = list(dict.fromkeys(c for s in surveys for c in s.channels))
+    parts = []
+    for k, s in enumerate(surveys, start=1):
+        d = s.data.copy()
+        d["east"], d["north"] = frame.to_local(d["lat"].to_numpy(), d["lon"].to_numpy())
+        if "end_lat" in d.columns:
+            beam = d["end_lat"].notna().to_numpy() & d["end_lon"].notna().to_numpy()
+            east, north = np.full(len(d), np.nan), np.full(len(d), np.nan)
+            if beam.any():
+                east[beam], north[beam] = frame.to_local(d["end_lat"].to_numpy()[beam], d["end_lon"].to_numpy()[beam])
+            d["end_east"], d["end_north"] = east, north
+        plat = d["platform"].astype(str) if "platform" in d.columns else pd.Series("uav", index=d.index)
+        d["platform"] = f"s{k}:" + plat
+        d["survey_index"] = k
+        parts.append(d)
+    data = pd.concat(parts, ignore_index=True, sort=False)
+    data = data.iloc[np.argsort(data["time"].to_numpy(), kind="stable")].reset_index(drop=True)
+    paths = [s.path for s in surveys]
+    meta = {"format": "survey-csv", "surveys": len(surveys), "paths": paths,
+            "wind_source": "survey" if "wind_speed_mps" in data.columns else None}
+    return Survey(data, channels, frame, " + ".join(paths), meta)

@@ -21,6 +21,7 @@ history of the options is in docs/localisation.md.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from plumetrace.locate.attribution import top_buildings
 from plumetrace.locate.observations import Observations, build_observations
 from plumetrace.locate.posterior import ChannelPosterior, EvidenceMap, GridSearch
 from plumetrace.locate.rates import rate_interval, wls_rate
-from plumetrace.locate.result import SourceEstimate
+from plumetrace.locate.result import CandidateSource, SourceEstimate
 from plumetrace.physics.sigmas import sigma_model
 from plumetrace.physics.species import SPECIES
 from plumetrace.physics.stability import (
@@ -69,6 +70,11 @@ MIN_MERGE_REACH_M = 10.0
 #: A survey whose positions span more than this (east or north) is refused: the search grid would not fit in memory,
 #: and no drone survey covers it (a position glitch, or several areas in one file) [m].
 MAX_SURVEY_SPAN_M = 20_000.0
+#: Evidence [nats] a rejected source needs to be listed as a candidate: a Bayes factor of e ≈ 2.7, "positive"
+#: evidence on Kass & Raftery's (1995) scale (2 ln B > 2).
+CANDIDATE_MIN_LOG_BAYES = 1.0
+#: An event is one a candidate explains when its predicted plume there reaches this fraction of its maximum.
+CANDIDATE_EVENT_FRACTION = 0.05
 #: Relative model error of a fitted molar rate in the class attribution (20 %).
 RATE_ATTRIBUTION_ERROR = 0.2
 
@@ -151,6 +157,10 @@ class SourceLocator:
     random_state : int or None
         Seed of the rate intervals' bootstrap; each interval draws from its own generator seeded with it, so a
         site's interval does not depend on the other sites.
+    candidate_min_log_bayes : float or None
+        A channel whose next source falls short of ``min_log_bayes`` but reaches this evidence [nats] is searched
+        once more without the threshold, and its posterior listed in ``candidates_`` (for a follow-up flight);
+        None: no candidates.
 
     Attributes
     ----------
@@ -161,6 +171,9 @@ class SourceLocator:
         Every accepted single-channel posterior.
     unlocalised_ : list of ChannelPosterior
         Accepted posteriors too broad to be a location (``max_credible_radius``).
+    candidates_ : list of CandidateSource
+        Evidence below the threshold (``candidate_min_log_bayes``) and the unlocalised posteriors, strongest first,
+        each with the plume events it explains: what a follow-up flight should settle.
     evidence_ : dict of str to EvidenceMap
         With ``evidence_resolution``: per channel with events in which no source was accepted, the evidence
         for a (weak) source, which fusion adds up across surveys.
@@ -189,7 +202,8 @@ class SourceLocator:
                  quiet_channels: bool = True, exclusion_radius: float = 30.0, lag_model: str = "shift",
                  subtract_error: float = 0.5, max_credible_radius: float | None = 100.0, max_groups: int = 5,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
-                 source_classes: dict | None = None, random_state: int | None = 0):
+                 source_classes: dict | None = None, random_state: int | None = 0,
+                 candidate_min_log_bayes: float | None = CANDIDATE_MIN_LOG_BAYES):
         self.resolution = resolution
         self.coarse_resolution = coarse_resolution
         self.margin = margin
@@ -219,6 +233,7 @@ class SourceLocator:
         self.detector = detector
         self.source_classes = source_classes
         self.random_state = random_state
+        self.candidate_min_log_bayes = candidate_min_log_bayes
 
     # ------------------------------------------------------------------------------------------------------
     def fit(self, survey: Survey, buildings=None, progress=None) -> SourceLocator:
@@ -258,6 +273,7 @@ class SourceLocator:
         channels = self._channels()[: self.max_groups]
         quiet = self._quiet_channels(survey, channels) if self.quiet_channels else []
         self.posteriors_ = []
+        self._weak = []
         self.evidence_ = {}
         self.observations_: dict[str, Observations] = {}
         for k, channel in enumerate(channels + quiet, start=1):
@@ -265,7 +281,7 @@ class SourceLocator:
             obs = self._observations(survey, channel, lags)
             if channel in quiet and _skewed(obs):
                 continue
-            residual, found = obs, []
+            residual, found, post = obs, [], None
             for _ in range(self.max_sources):
                 # the next source is sought away from those found: after subtracting a strong plume, the model's
                 # misfit around it would otherwise be taken for a second source there
@@ -276,12 +292,19 @@ class SourceLocator:
                 self.posteriors_.append(post)
                 found.append((post.east, post.north))
                 residual = self.search_.subtract(residual, post, self.subtract_error)
+            if (self.candidate_min_log_bayes is not None and channel not in quiet and post is not None
+                    and self.candidate_min_log_bayes <= post.log_bayes < self.min_log_bayes):
+                stage(f"candidate of {channel} below the evidence threshold")
+                weak = replace(self.search_, min_log_bayes=-math.inf).posterior(residual, exclude=found)
+                if weak is not None and weak.cells.size:
+                    self._weak.append((weak, "below the evidence threshold"))
             if self.evidence_resolution and len(residual) >= 10 and residual is obs and channel not in quiet:
                 # only channels where no source was accepted: after subtracting a strong plume the residual
                 # carries the model's misfit, which would add up across surveys into phantom sites
                 self.evidence_[channel] = self.search_.evidence(residual, self.evidence_resolution)
         stage("rates, classes and buildings of the sites")
         self.sources_ = self._sites(survey, buildings, lags)
+        self.candidates_ = self._candidates(survey)
         return self
 
     @property
@@ -361,6 +384,28 @@ class SourceLocator:
             obs = build_observations(survey, channel, bg, sig, lag, self.bin_s, wind=self.wind)
         self.observations_[channel] = obs
         return obs
+
+    def _candidates(self, survey: Survey) -> list[CandidateSource]:
+        """Weak and unlocalised evidence as candidates, with the events each explains (strongest first)."""
+        out = []
+        weak = self._weak + [(p, "too broad to be a location") for p in self.unlocalised_]
+        for post, reason in sorted(weak, key=lambda w: -w[0].log_bayes):
+            obs = self.observations_[post.channel]
+            pred = self.search_.config_prediction(obs, post)
+            top = float(np.max(pred)) if pred.size else 0.0
+            raised = []
+            for ev in self.detector_.events_:
+                if post.channel not in ev.channels:
+                    continue
+                sel = (obs.time >= ev.t_start - self.bin_s) & (obs.time <= ev.t_end + self.bin_s)
+                if top > 0 and sel.any() and float(np.max(pred[sel])) >= CANDIDATE_EVENT_FRACTION * top:
+                    raised.append(ev)
+            raised.sort(key=lambda e: -e.peak_sigma)
+            lat, lon = survey.frame.to_wgs84(post.east, post.north)
+            out.append(CandidateSource(post, float(lat), float(lon), [e.id for e in raised],
+                                       raised[0].label if raised else "unknown",
+                                       float(raised[0].probability) if raised else 0.0, reason))
+        return out
 
     # ------------------------------------------------------------------------------------------------------
     def _sites(self, survey: Survey, buildings, lags) -> list[SourceEstimate]:

@@ -104,6 +104,35 @@ def source_record(est: SourceEstimate, frame, buildings: bool = True) -> dict:
 
 
 @dataclass
+class CandidateSource:
+    """Evidence below the acceptance threshold: a candidate source to settle with a follow-up flight.
+
+    ``posterior`` is its :class:`~plumetrace.locate.posterior.ChannelPosterior` (searched without the threshold);
+    ``events`` the ids of the plume events it explains (its most probable plume reaches them); ``source_class``
+    and ``class_probability`` those of the strongest of them. ``lat``/``lon`` the most probable cell.
+    """
+
+    posterior: object
+    lat: float
+    lon: float
+    events: list = field(default_factory=list)
+    source_class: str = "unknown"
+    class_probability: float = 0.0
+    reason: str = "below the evidence threshold"
+
+
+def candidate_record(c: CandidateSource) -> dict:
+    """A candidate as one JSON-ready dict (the ``candidates`` key added to contract 3)."""
+    p = c.posterior
+    return {"lat": round(c.lat, 7), "lon": round(c.lon, 7), "east": float(p.east), "north": float(p.north),
+            "height_m": round(float(p.height), 2), "species": p.species, "channel": p.channel,
+            "log_bayes": float(p.log_bayes), "rate_g_s": float(p.rate_g_s),
+            "rate_ci90_g_s": [float(p.rate_ci90_g_s[0]), float(p.rate_ci90_g_s[1])],
+            "credible90_radius_m": round(float(p.credible_radius()), 2), "class": c.source_class,
+            "class_probability": float(c.class_probability), "events": list(c.events), "reason": c.reason}
+
+
+@dataclass
 class SurveyResult:
     """Everything kept of one analysed survey: the pipeline's output, the store's row, fusion's input.
 

@@ -160,7 +160,9 @@ class WindNoiseSpec(_Base):
 
 class FlightSpec(_Base):
     platform: str = "uav-1"
-    pattern: Literal["lawnmower", "curtain", "orbit"] = "lawnmower"
+    pattern: Literal["lawnmower", "curtain", "orbit", "waypoints"] = "lawnmower"
+    #: (east, north, altitude) [m] in the scenario's frame, flown in order (``pattern: waypoints``: a planned mission)
+    waypoints: list[tuple[float, float, float]] | None = None
     altitudes: list[Length] = Field(default_factory=lambda: [20.0], min_length=1)
     speed: Speed = Field(8.0, gt=0, le=40)
     rate_hz: float = Field(10.0, gt=0, le=100)
@@ -197,6 +199,9 @@ class Scenario(_Base):
     decoys: DecoySpec = DecoySpec()
     flights: list[FlightSpec] = Field(min_length=1)
     source_classes: str | None = None
+    #: Turbulence realisation: 0 is the scenario's own; another number keeps the town, emitters and weather
+    #: regime and draws new turbulence, winds and sensor noise (a later flight in the same world).
+    realisation: int = Field(0, ge=0)
 
     @field_validator("start")
     @classmethod

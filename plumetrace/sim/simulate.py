@@ -252,6 +252,10 @@ def _flight_tracks(sc: Scenario, town: Town, emitters, t0: float, rng, path: Pat
             width = a.width if a.width is not None else float(np.ptp(corners @ cross)) + 2 * a.margin
             depth = a.height if a.height is not None else float(np.ptp(corners @ down)) + 2 * a.margin
             wps = lawnmower(ac, width, depth, f.spacing, f.altitudes, wind_from, a.margin)
+        elif f.pattern == "waypoints":
+            if not f.waypoints or len(f.waypoints) < 2:
+                raise scenario_error(path, f"{key}.waypoints", "a waypoints flight needs at least two waypoints")
+            wps = np.asarray(f.waypoints, float)
         elif f.pattern == "curtain":
             wps = curtain(c, f.distance, f.width, f.altitudes, wind_from)
         else:
@@ -300,6 +304,8 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
     )
     say("emitters")
     emitters = _build_emitters(sc, town, classes, rng, t0, path)
+    if sc.realisation:  # the same world, another turbulence realisation: a new stream from here on
+        rng = np.random.default_rng([sc.seed, sc.realisation])
     say("flights")
     tracks = _flight_tracks(sc, town, emitters, t0, rng, path)
     specs = []
@@ -400,6 +406,35 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
     say("truth")
     truth = _truth(sc, town, emitters, atm, tracks, specs, t0, frame, weather)
     return Simulation(survey=survey, town=town, emitters=emitters, truth=truth, enhancement=enhancement)
+
+
+def follow_up_scenario(sc: Scenario, paths: list[np.ndarray], speed: float, delay_s: float = 3600.0,
+                       realisation: int = 1, platform: str = "uav-follow-up") -> Scenario:
+    """The scenario's world flown along planned paths (each (n, 3) [m] in its frame) ``delay_s`` later.
+
+    Town, emitters and weather regime are the scenario's; the turbulence, measured winds and sensor noise are a
+    new realisation (``realisation``). Sorties are flown one after another with the first flight's sensors, GPS
+    and logging rate; each is a flight of pattern ``waypoints``.
+    """
+    first = sc.flights[0]
+    flights, start = [], first.start_offset + delay_s
+    for k, path in enumerate(paths, start=1):
+        d = np.diff(np.asarray(path, float), axis=0)
+        dur = float(np.sum(np.hypot(d[:, 0], d[:, 1]) + np.abs(d[:, 2]))) / speed
+        flights.append(first.model_copy(update={
+            "pattern": "waypoints", "waypoints": [tuple(map(float, p)) for p in np.asarray(path, float)],
+            "speed": float(speed), "start_offset": float(start), "duration": None,
+            "endurance": max(first.endurance, dur + 120.0), "platform": f"{platform}-{k}" if len(paths) > 1
+            else platform}))
+        start += dur + first.battery_swap
+    a = sc.atmosphere
+    stability = a.stability
+    if stability == "auto":  # the regime of the first flight, not of the later hour
+        code = stability_class_turner([sc.start], sc.origin.lat, sc.origin.lon, a.wind_speed, a.cloud_cover_octas)
+        stability = str(stability_label(code)[0])
+    return sc.model_copy(update={"flights": flights, "realisation": realisation,
+                                 "atmosphere": a.model_copy(update={"stability": stability}),
+                                 "name": f"{sc.name} follow-up"})
 
 
 def _signal_weights(chans, species, atm) -> list[dict[str, float]]:

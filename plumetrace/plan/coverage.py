@@ -1,0 +1,219 @@
+"""Coverage plans: crosswind legs whose spacing follows from the physics of the weakest source to be found.
+
+A source anywhere in the area must put a plume peak above the sensor's detection threshold on at least one leg
+downwind of it, with probability ``probability``. For legs across the forecast wind, ``spacing`` apart, at the
+lowest altitude the airspace allows over the area (``alt_min``, or ``roof_clearance`` over the highest roof), the
+probability is computed by Monte Carlo over
+
+- the source's position, uniform over the area (so its distance to the next leg downwind is uniform over a
+  spacing, and the legs behind that one see it too),
+- its release height, uniform over ``release_heights`` (ground to roof vents),
+- the plume's direction, the forecast one turned by a meander offset N(0, σθ) with σθ the centre of the
+  stability class's σθ band (EPA 2000, Table 6-8 via :func:`plumetrace.physics.stability.sigma_theta_class_centre`):
+  the plume crosses a leg where it crosses, and a leg cut short by the airspace can miss it,
+
+with the peak of the time-averaged Gaussian plume (its σy includes the meander; :func:`plume_coupling`) at the
+crossing, reduced by the sensor's averaging over ``reading_s`` of track (the mean of a Gaussian of width σy over
+a window of speed × reading_s), against ``threshold_sigma`` × ``noise_ppb``. The plan takes the widest spacing
+(in steps of 5 m) that meets ``probability``; when none does, it exits naming the limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import erf
+from shapely.geometry import Polygon
+
+from plumetrace.exceptions import PlanError
+from plumetrace.physics.plume import plume_coupling
+from plumetrace.physics.sigmas import dispersion_coefficients
+from plumetrace.physics.species import SPECIES, mole_fraction
+from plumetrace.physics.stability import sigma_theta_class_centre, stability_code
+from plumetrace.plan.airspace import Airspace
+from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties
+
+#: Spacings tried [m]: 10 … 400 in 5 m steps.
+SPACINGS_M = np.arange(10.0, 400.1, 5.0)
+#: Downwind distances of the peak table [m] (log-spaced; beyond 2 km a drone survey does not resolve a source).
+PEAK_X_M = np.geomspace(1.0, 2000.0, 160)
+
+
+def _axes(wind_from_deg: float):
+    th = math.radians(wind_from_deg)
+    down = np.array([-math.sin(th), -math.cos(th)])
+    cross = np.array([math.cos(th), -math.sin(th)])
+    return down, cross
+
+
+@dataclass
+class CoveragePlanner:
+    """Plan a coverage survey of an area (see the module docstring).
+
+    Parameters
+    ----------
+    wind : (speed [m/s], from [deg])
+        Forecast wind.
+    min_rate_g_s : float
+        Weakest source to be detected [g/s of ``species``].
+    species : str
+        Gas the threshold refers to.
+    noise_ppb, threshold_sigma : float
+        Sensor noise of one reading [ppb] and the detection threshold in noise σ.
+    probability : float
+        Required probability that a source anywhere in the area is detected.
+    stability : str
+        Pasquill class of the forecast.
+    dispersion : str
+        σ family of the forward model.
+    release_heights : (float, float)
+        Range of release heights [m].
+    speed_mps : float
+        Cruise speed [m/s].
+    reading_s : float
+        Averaging time of one reading (sensor response and binning) [s].
+    endurance_min : float or None
+        Battery endurance [min] (sorties are split by it).
+    n_sources : int
+        Monte Carlo sources.
+    random_state : int
+    """
+
+    wind: tuple[float, float]
+    min_rate_g_s: float = 0.05
+    species: str = "ch4"
+    noise_ppb: float = 2.0
+    threshold_sigma: float = 6.0
+    probability: float = 0.9
+    stability: str = "D"
+    dispersion: str = "briggs_rural"
+    release_heights: tuple[float, float] = (0.5, 10.0)
+    speed_mps: float = 8.0
+    reading_s: float = 1.0
+    endurance_min: float | None = 25.0
+    n_sources: int = 3000
+    random_state: int = 0
+
+    def peak_ppb(self, x: np.ndarray, z: float, h: np.ndarray) -> np.ndarray:
+        """Peak [ppb] read at altitude z [m] crossing the plume x [m] downwind of a source at height h [m]."""
+        u, _ = self.wind
+        heights = np.unique(np.round(np.asarray(h, float), 2))
+        g = plume_coupling(PEAK_X_M, np.zeros_like(PEAK_X_M), np.full_like(PEAK_X_M, z), np.zeros_like(heights),
+                           np.zeros_like(heights), heights, u, 270.0, self.stability, model=self.dispersion)
+        sy, _ = dispersion_coefficients(PEAK_X_M, self.stability, self.dispersion)
+        w = self.speed_mps * self.reading_s
+        avg = np.where(w > 0, np.sqrt(2 * np.pi) * sy / w * erf(w / (2 * math.sqrt(2) * sy)), 1.0)
+        ppb = mole_fraction(1e-3 * self.min_rate_g_s, SPECIES[self.species].molar_mass) * 1e9
+        table = g * (avg * ppb)[:, None]  # (x, height)
+        xi = np.clip(np.asarray(x, float), PEAK_X_M[0], PEAK_X_M[-1])
+        hi = np.searchsorted(heights, np.round(np.asarray(h, float), 2))
+        out = np.empty(np.broadcast(xi, hi).shape)
+        xb, hb = np.broadcast_arrays(xi, hi)
+        for k in range(heights.size):
+            sel = hb == k
+            out[sel] = np.interp(np.log(xb[sel]), np.log(PEAK_X_M), table[:, k])
+        return np.where(np.asarray(x) > 0, out, 0.0)
+
+    def detection_probability(self, legs: list[Leg], area: Polygon, altitude: float, rng=None) -> float:
+        """Monte Carlo probability that a source in ``area`` is detected on ``legs`` (module docstring)."""
+        rng = np.random.default_rng(self.random_state) if rng is None else rng
+        src = _sample_polygon(area, self.n_sources, rng)
+        h = rng.uniform(*self.release_heights, size=len(src))
+        h = np.round(h * 2) / 2  # 0.5 m steps: a small peak table
+        theta = np.deg2rad(rng.normal(0.0, float(sigma_theta_class_centre(float(stability_code(self.stability)))),
+                                      size=len(src)))
+        down, cross = _axes(self.wind[1])
+        s_along, s_cross = src @ down, src @ cross
+        seen = np.zeros(len(src), dtype=bool)
+        for leg in legs:
+            a, b = np.asarray(leg.start), np.asarray(leg.end)
+            la, lb = a @ down, b @ down
+            along = 0.5 * (la + lb)  # crosswind legs: one along-wind position
+            ca, cb = sorted((a @ cross, b @ cross))
+            x = along - s_along
+            ok = x > 0
+            c_hit = s_cross + x * np.tan(theta)
+            ok &= (c_hit >= ca) & (c_hit <= cb)
+            if not ok.any():
+                continue
+            peak = self.peak_ppb(np.where(ok, x / np.cos(theta), 1.0), altitude, h)
+            seen |= ok & (peak >= self.threshold_sigma * self.noise_ppb)
+        return float(seen.mean())
+
+    def legs_for(self, area: Polygon, airspace: Airspace, spacing: float, altitude: float) -> list[Leg]:
+        """Crosswind legs ``spacing`` apart over ``area`` (and one spacing downwind of it), cut to the airspace."""
+        down, cross = _axes(self.wind[1])
+        pts = np.asarray(area.exterior.coords)
+        al, cr = pts @ down, pts @ cross
+        sigma_theta = math.radians(float(sigma_theta_class_centre(float(stability_code(self.stability)))))
+        reach = float(np.ptp(al)) + spacing
+        margin = max(20.0, reach * math.tan(2 * sigma_theta))
+        c0, c1 = cr.min() - margin, cr.max() + margin
+        legs = []
+        k = 0
+        for y in np.arange(al.min() + spacing / 2, al.max() + spacing, spacing):
+            a, b = (c0, c1) if k % 2 == 0 else (c1, c0)
+            pa, pb = y * down + a * cross, y * down + b * cross
+            for s, e in airspace.clip(pa, pb):
+                legs.append(Leg(s, e, altitude, "coverage"))
+            k += 1
+        return legs
+
+    def plan(self, area: Polygon, airspace: Airspace, home=None) -> FlightPlan:
+        """The coverage plan of ``area`` in ``airspace`` (raises PlanError naming the limit when none exists)."""
+        if airspace.authorised is not None and not airspace.authorised.buffer(1.0).covers(area):
+            outside = area.difference(airspace.authorised).area
+            raise PlanError(f"{outside:,.0f} m² of the area lie outside the authorised airspace: shrink the area or "
+                            "extend the authorisation", "--authorized")
+        if self.species not in SPECIES:
+            raise PlanError(f"no molar mass for species {self.species!r}", "--species")
+        best, best_p = None, 0.0
+        rng_seed = self.random_state
+        for spacing in SPACINGS_M:
+            legs = self.legs_for(area, airspace, float(spacing), airspace.alt_min)
+            if not legs:
+                continue
+            # the lowest altitude clear of every roof under the legs (one altitude for the whole survey)
+            altitude = max(airspace.min_altitude(leg.start, leg.end) for leg in legs)
+            if altitude > airspace.alt_max:
+                raise PlanError(f"the roofs under the legs need {altitude:g} m, above the altitude limit "
+                                f"{airspace.alt_max:g} m", "--alt-max-m")
+            for leg in legs:
+                leg.altitude = altitude
+            p = self.detection_probability(legs, area, altitude, np.random.default_rng(rng_seed))
+            if p >= self.probability:
+                best, best_p = (float(spacing), legs, altitude), p
+            elif best is not None:
+                break
+            best_p = max(best_p, p) if best is None else best_p
+        if best is None:
+            raise PlanError(f"a source of {self.min_rate_g_s:g} g/s is detected with probability at most {best_p:.2f} "
+                            f"(wanted {self.probability:.2f}) even with legs 10 m apart at {airspace.alt_min:g} m or "
+                            "more: raise "
+                            "--min-rate-g-s or lower the altitude", "--min-rate-g-s")
+        spacing, legs, altitude = best
+        c = area.centroid
+        home = default_home(airspace, (c.x, c.y) if home is None else home)
+        sort = sorties(legs, airspace, home, self.speed_mps, altitude,
+                       None if self.endurance_min is None else 60.0 * self.endurance_min)
+        return FlightPlan(sort, home, self.speed_mps, altitude, info={
+            "spacing_m": spacing, "altitude_m": altitude, "detection_probability": round(best_p, 3),
+            "min_rate_g_s": self.min_rate_g_s, "species": self.species, "legs": len(legs),
+            "area_m2": float(area.area)})
+
+
+def _sample_polygon(poly: Polygon, n: int, rng) -> np.ndarray:
+    """``n`` points uniform in a polygon (rejection from its bounding box)."""
+    from shapely import contains_xy
+
+    x0, y0, x1, y1 = poly.bounds
+    out = []
+    got = 0
+    while got < n:
+        p = np.column_stack((rng.uniform(x0, x1, 2 * n), rng.uniform(y0, y1, 2 * n)))
+        p = p[contains_xy(poly, p[:, 0], p[:, 1])]
+        out.append(p)
+        got += len(p)
+    return np.vstack(out)[:n]
