@@ -62,3 +62,46 @@ def bench_accuracy_cmd(
         render_accuracy(report, out)
 
 
+
+
+@bench_app.command("follow-up")
+@handle_errors
+def bench_follow_up_cmd(
+    scenarios: Annotated[int, typer.Option(help="Seeded scenarios (a quarter in the puff world).", min=1, max=200)]
+    = 20,
+    workers: Annotated[int, typer.Option(help="Dask worker processes (1: in this process).", min=1, max=64)] = 1,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Coverage → follow-up plan → fly → joint locate, adaptive against a ladder and an orbit of equal flight time."""
+    from rich.table import Table
+
+    from plumetrace.bench.follow_up import ARMS, run_follow_up_bench
+
+    def show(row):
+        if not json_output:
+            out.print(f"{row['scenario']}: " + ", ".join(
+                f"{a} {'top-1' if row[a]['top1'] else ('found' if row[a]['found'] else 'missed')}" for a in ARMS)
+                + f" ({row['seconds']:.0f} s)")
+
+    report = run_follow_up_bench(scenarios, workers, progress=show)
+    if json_output:
+        print_json(report)
+        return
+    s = report["summary"]
+    for title, block in [("all", s["overall"]), *[(f"world {w}", b) for w, b in s["by_world"].items()]]:
+        table = Table(title=f"follow-up benchmark, {title}", title_justify="left")
+        for col in ("arm", "cases", "found", "building top-1", "top-3", "median error m", "90 % coverage", "flight min"):
+            table.add_column(col, justify="left" if col == "arm" else "right")
+        for arm in ARMS:
+            r = block[arm]
+
+            def pct(v):
+                return "–" if v is None else f"{100 * v:.0f} %"
+
+            table.add_row(arm, str(r["cases"]), str(r["found"]), pct(r["top1"]), pct(r["top3"]),
+                          "–" if r["median_error_m"] is None else f"{r['median_error_m']:.1f}", pct(r["coverage90"]),
+                          f"{r['flight_min']:.1f}")
+        out.print(table)
+    p = s["paired_top1"]
+    out.print(f"paired building top-1, adaptive against the best fixed pattern ({p['best_fixed']}): adaptive only "
+              f"{p['adaptive_only']}, {p['best_fixed']} only {p['fixed_only']}; {s['seconds']:.0f} s of work")

@@ -143,7 +143,7 @@ def follow_up_cmd(
     """Plan the next flight over the candidates of the surveys' joint posterior (expected information gain)."""
     from plumetrace.io.survey import merge_surveys, read_survey
     from plumetrace.locate import SourceLocator, locator_settings
-    from plumetrace.plan.followup import Candidate, FollowUpPlanner
+    from plumetrace.plan.followup import FollowUpPlanner, follow_up_candidates
     from plumetrace.plan.missions import write_plan
 
     _check_out(out_path, fmt)
@@ -161,20 +161,14 @@ def follow_up_cmd(
 
             air_buildings, _ = read_buildings(buildings, survey.frame)
         loc = SourceLocator(**locator_settings("survey")).fit(survey, air_buildings)
-    cands = [p.posterior for p in loc.sources_] + [c.posterior for c in loc.candidates_]
-    names = [f"source {k}" for k in range(1, len(loc.sources_) + 1)] + \
-            [f"candidate {k}" for k in range(1, len(loc.candidates_) + 1)]
-    # the follow-up settles what is least settled: sources whose region is wider than a house first
-    pairs = [(n, p) for n, p in zip(names, cands, strict=True) if p is not None and p.cells.size]
-    pairs = sorted(pairs, key=lambda np_: -np_[1].credible_radius())[:max_targets]
-    temp, pres = 288.15, 101325.0
-    targets = [Candidate.from_posterior(n, p, loc.sigma_models_, temp, pres) for n, p in pairs]
+    targets = follow_up_candidates(loc, max_targets)
     from shapely.geometry import MultiPoint
 
     work = MultiPoint(survey.data[["east", "north"]].to_numpy()[:: max(1, survey.n_samples // 2000)]).convex_hull \
         .buffer(200.0)
     air = _airspace(survey.frame, authorized, no_fly, buildings, alt_min_m, alt_max_m, work)
     planner = FollowUpPlanner(wind=w, budget_min=budget_min, speed_mps=speed_mps, noise_ppb=noise_ppb,
-                              endurance_min=endurance_min, buildings=air.buildings or None).fit(targets, air)
+                              endurance_min=endurance_min, buildings=air.buildings or None)
+    planner.fit(targets, air)
     result = write_plan(planner.plan_, air, survey.frame, out_path, fmt, name="follow-up")
     _report(result, json_output, f"follow-up plan over {len(targets)} target(s)", planner.plan_.info)

@@ -386,19 +386,20 @@ def content_hash(survey: Survey) -> str:
     return h.hexdigest()
 
 
-def merge_surveys(surveys: list[Survey]) -> Survey:
+def merge_surveys(surveys: list[Survey], frame: LocalFrame | None = None) -> Survey:
     """Several surveys of one area as one, for a joint inversion (contract 3: ``locate A.csv B.csv …``).
 
     Positions go into one frame centred on all of them; each survey's platforms become its own
     (``s1:uav-1``, ``s2:beam-3``…), so that backgrounds, noise, lags and winds stay per survey and per sensor;
     the rows are ordered by time (a fixed network and a drone flown together interleave). A channel one survey
     lacks is blank (NaN) in its rows. ``metadata["surveys"]`` holds the number of surveys and their paths.
+    ``frame``: the common frame (by default one centred on all the positions).
     """
     if not surveys:
         raise ValueError("no survey to merge")
-    if len(surveys) == 1:
+    if len(surveys) == 1 and frame is None:
         return surveys[0]
-    frame = LocalFrame.around(np.concatenate([s.data["lat"].to_numpy() for s in surveys]),
+    frame = frame or LocalFrame.around(np.concatenate([s.data["lat"].to_numpy() for s in surveys]),
                               np.concatenate([s.data["lon"].to_numpy() for s in surveys]))
     channels = list(dict.fromkeys(c for s in surveys for c in s.channels))
     parts = []

@@ -262,8 +262,8 @@ def dispersion_coefficients(
     if resolved.fixed_class:
         code = np.zeros_like(code)
     x_b, code_b = np.broadcast_arrays(x, code)
-    xf = np.ascontiguousarray(x_b, dtype=np.float64).ravel()
-    cf = np.ascontiguousarray(code_b, dtype=np.float64).ravel()
+    xf = np.array(x_b, dtype=np.float64).ravel()  # copies: a broadcast view is read-only
+    cf = np.array(code_b, dtype=np.float64).ravel()
     sy = np.empty_like(xf)
     sz = np.empty_like(xf)
     _sigma_array(xf, cf, resolved.kind, resolved.table, sy, sz)

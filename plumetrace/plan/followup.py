@@ -11,7 +11,8 @@ building keep their own label), else its cell:
     I(S) = E_i E_y|i [ log p(y | label_i) − log p(y) ],   p(y | j) = Π_k N(y_k; μ_jk, σ² + (α μ_jk)²)^β
 
 estimated by Monte Carlo with ``n_draws`` simulated data sets per hypothesis (the nested estimator of Ryan 2003
-with the hypotheses as the inner sample; METHODS.md §4.10: expected entropy reduction of the grid posterior). The
+with the hypotheses as the inner sample; each hypothesis also carries a wind-direction offset drawn from the
+forecast's error; METHODS.md §4.10: expected entropy reduction of the grid posterior). The
 noise is the sensor's σ plus a model error α of the prediction (meander, intermittency), and the log-likelihood is
 tempered by β = reading / error-correlation time as in the locator. Legs are chosen greedily by gain per second of
 flight (transit included) within the budget — the classic cost-benefit greedy rule for submodular gains
@@ -102,6 +103,9 @@ class FollowUpPlanner:
         Downwind distances of the crosswind legs from the candidate [m].
     altitude_steps : sequence of float
         Altitudes above the lowest allowed one tried for each leg [m].
+    wind_sd_deg : float
+        Error of the forecast wind direction [deg]: the hypotheses' plumes turn by it (a leg along a plume that
+        may swing away is worth less than one across it).
     endurance_min : float or None
         Battery endurance [min].
     buildings : list of Building, optional
@@ -129,6 +133,7 @@ class FollowUpPlanner:
     n_draws: int = 3
     distances: tuple = (15.0, 25.0, 40.0, 60.0, 90.0, 130.0)
     altitude_steps: tuple = (0.0, 5.0, 10.0)
+    wind_sd_deg: float = 10.0
     endurance_min: float | None = 25.0
     buildings: list | None = None
     random_state: int = 0
@@ -150,6 +155,11 @@ class FollowUpPlanner:
         u = (rng.permutation(idx.size) + 0.5) / idx.size
         q = np.exp(np.interp(u, qcdf, np.log(cand.q_grid)))
         cells = cand.cells[idx]
+        # the forecast's direction error: each hypothesis flies with one of five offsets (quantiles of N(0, σ))
+        from scipy.stats import norm
+
+        levels = norm.ppf((np.arange(5) + 0.5) / 5) * self.wind_sd_deg
+        offsets = levels[rng.permutation(idx.size) % 5]
         if self.buildings:
             from shapely import STRtree, points
 
@@ -160,18 +170,23 @@ class FollowUpPlanner:
                 labels[pi] = "b:" + str(self.buildings[int(bi)].id)
         else:
             labels = np.array([f"cell{int(k)}" for k in idx], dtype=object)
-        return cells, q, w, labels
+        return cells, q, w, labels, offsets
 
-    def _predict(self, cand: Candidate, cells, q, pts: np.ndarray, alt: float) -> np.ndarray:
+    def _predict(self, cand: Candidate, hyp, pts: np.ndarray, alt: float) -> np.ndarray:
         """Predicted readings [ppb] (hypotheses, points) of the hypotheses on the points at ``alt``."""
+        cells, q, _, _, offsets = hyp
         u, frm = self.wind
         n = len(pts)
-        g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[:, 0], cells[:, 1],
-                           np.full(len(cells), cand.height), np.full(n, float(u)), np.full(n, float(frm)),
-                           stability_label(cand.code).item(),
-                           model=cand.model, min_wind_speed=0.5)
+        out = np.empty((len(cells), n))
         ppb = mole_fraction(1e-3, SPECIES[cand.species].molar_mass, cand.temperature, cand.pressure) * 1e9
-        return (g * ppb).T * q[:, None]
+        for off in np.unique(offsets):
+            sel = offsets == off
+            g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
+                               np.full(int(sel.sum()), cand.height), np.full(n, float(u)),
+                               np.full(n, float(frm) + float(off)), stability_label(cand.code).item(),
+                               model=cand.model, min_wind_speed=0.5)
+            out[sel] = (g * ppb).T * q[sel, None]
+        return out
 
     # -- candidate legs -----------------------------------------------------------------------------------
     def candidate_legs(self, cand: Candidate, airspace: Airspace) -> list[Leg]:
@@ -207,7 +222,7 @@ class FollowUpPlanner:
     # -- expected information ------------------------------------------------------------------------------
     def _loglik_matrices(self, cand: Candidate, hyp, legs: list[Leg], rng) -> np.ndarray:
         """L[leg, draw, i, j] = tempered log p(y_draw,i | j) on each leg."""
-        cells, q, _, _ = hyp
+        q = hyp[1]
         beta = min(1.0, self.reading_s / ERROR_CORRELATION_S)
         step = self.speed_mps * self.reading_s
         out = np.zeros((len(legs), self.n_draws, len(q), len(q)), dtype=np.float32)
@@ -215,7 +230,7 @@ class FollowUpPlanner:
             n_pts = max(2, int(leg.length / step) + 1)
             f = np.linspace(0.0, 1.0, n_pts)[:, None]
             pts = np.asarray(leg.start) + f * (np.asarray(leg.end) - np.asarray(leg.start))
-            mu = self._predict(cand, cells, q, pts, leg.altitude)  # (N, M)
+            mu = self._predict(cand, hyp, pts, leg.altitude)  # (N, M)
             var = self.noise_ppb ** 2 + (self.model_error * mu) ** 2
             inv = 1.0 / var
             logdet = np.sum(np.log(var), axis=1)  # (N,)
@@ -268,7 +283,7 @@ class FollowUpPlanner:
         self.prior_entropy_ = {}
         for c in candidates:
             hyp = self._hypotheses(c, rng)
-            _, _, w, labels = hyp
+            _, _, w, labels, _ = hyp
             names, group_of = np.unique(labels.astype(str), return_inverse=True)
             onehot = np.zeros((len(w), len(names)))
             onehot[np.arange(len(w)), group_of] = 1.0
@@ -332,3 +347,22 @@ class FollowUpPlanner:
                                 info={"expected_gain_nats": round(info_now, 3), "legs": len(chosen),
                                       "budget_min": self.budget_min})
         return self
+
+
+#: Class whose candidates a follow-up settles first (the lab a lead is about).
+PRIORITY_CLASS = "clandestine_lab"
+
+
+def follow_up_candidates(locator, max_targets: int = 3, temperature: float = 288.15,
+                         pressure: float = 101325.0) -> list[Candidate]:
+    """The candidates a follow-up should settle, from a fitted :class:`~plumetrace.locate.SourceLocator`.
+
+    Its sources and its candidates below the threshold, those attributed to a clandestine lab first, then the least
+    settled (widest 90 % region) — a source already pinned to a house needs no flight; at most ``max_targets``.
+    """
+    items = [(f"source {k}", e.posterior, e.source_class) for k, e in enumerate(locator.sources_, start=1)]
+    items += [(f"candidate {k}", c.posterior, c.source_class) for k, c in enumerate(locator.candidates_, start=1)]
+    items = [it for it in items if it[1] is not None and it[1].cells.size]
+    items.sort(key=lambda it: (it[2] != PRIORITY_CLASS, -it[1].credible_radius()))
+    return [Candidate.from_posterior(n, p, locator.sigma_models_, temperature, pressure)
+            for n, p, _ in items[:max_targets]]

@@ -1,0 +1,165 @@
+"""The follow-up loop benchmark: coverage survey → plan → fly → joint locate, against fixed patterns.
+
+For each seeded scenario (a town, one clandestine lab in a house, benign decoys; wind, stability and rate drawn
+per seed; a quarter of them in the puff world — instantaneous puffs, not the locator's steady plume) the
+coverage survey is simulated and located; the follow-up is planned over the candidates
+(:func:`plumetrace.plan.followup.follow_up_candidates`, the wind forecast taken as the coverage survey's mean
+wind), flown in the same world an hour later with new turbulence (:func:`plumetrace.sim.simulate.follow_up_scenario`),
+and both surveys are located jointly. The same is done, paired, for a crosswind ladder and an orbit of the same
+flight time over the same candidates. Per arm: the target found (an estimate within 75 m), its building top-1
+and top-3, its error, whether its 90 % region holds it, and the minutes flown.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from shapely.geometry import MultiPoint, Point
+
+from plumetrace.geo.crs import LocalFrame
+from plumetrace.io.survey import merge_surveys, survey_from_dataframe
+from plumetrace.locate import SourceLocator
+from plumetrace.plan.airspace import Airspace
+from plumetrace.plan.followup import FollowUpPlanner, follow_up_candidates
+from plumetrace.plan.patterns import fixed_pattern
+from plumetrace.sim.scenario import Scenario
+from plumetrace.sim.simulate import follow_up_scenario, simulate
+
+ARMS = ("none", "adaptive", "ladder", "orbit")
+SENSORS = ["ch4_ppm", "c2h6_ppb", "co2_ppm", "acetone_ppb", "toluene_ppb", "dichloromethane_ppb", "ethanol_ppb"]
+#: An estimate within this distance of the target finds it [m] (as in the accuracy benchmark).
+MATCH_RADIUS_M = 75.0
+#: Follow-up flight per candidate [min] and candidates per follow-up.
+BUDGET_PER_TARGET_MIN = 12.0
+MAX_TARGETS = 2
+
+
+def follow_up_scenario_spec(seed: int) -> Scenario:
+    """The seeded scenario of the follow-up benchmark (module docstring)."""
+    rng = np.random.default_rng(7000 + seed)
+    world = "puff" if seed % 4 == 3 else "meander"
+    d = {
+        "name": f"follow_up_{seed:02d}_{world}", "seed": 7000 + seed,
+        "origin": {"lat": 52.09 + 0.001 * seed, "lon": 5.12},
+        "start": "2026-06-16T11:00:00Z",
+        "town": {"blocks": [4, 4]},
+        "atmosphere": {"wind_speed": f"{rng.uniform(2.0, 6.0):.1f} m/s", "wind_from": f"{rng.uniform(0, 360):.0f} deg",
+                       "stability": str(rng.choice(["B", "C", "D", "D", "E"])), "model": world},
+        "sources": [{"id": "lab", "class": "clandestine_lab", "building": "random_house",
+                     "rate": f"{float(np.exp(rng.uniform(np.log(0.05), np.log(0.5)))):.3f} g/s"}],
+        "decoys": {"count": int(rng.integers(3, 6))},
+        "flights": [{"platform": "uav-1", "pattern": "lawnmower", "altitudes": ["20 m"], "spacing": "40 m",
+                     "speed": "8 m/s", "sensors": SENSORS}],
+    }
+    return Scenario.model_validate(d)
+
+
+def _score(locator: SourceLocator, frame: LocalFrame, target: dict) -> dict:
+    lat, lon = target["lat"], target["lon"]
+    te, tn = (float(v) for v in frame.to_local(lat, lon))
+    best = None
+    for e in locator.sources_:
+        d = float(np.hypot(e.east - te, e.north - tn))
+        if d <= MATCH_RADIUS_M and (best is None or d < best[0]):
+            best = (d, e)
+    if best is None:
+        return {"found": False, "error_m": None, "top1": False, "top3": False, "covered": False,
+                "building_probability": None}
+    d, e = best
+    top = [b for b, _ in e.buildings_top]
+    covered = bool(e.credible90 is not None and e.credible90.buffer(1e-6).covers(Point(te, tn)))
+    return {"found": True, "error_m": d, "top1": e.building_id == target["building_id"],
+            "top3": target["building_id"] in top[:3], "covered": covered,
+            "building_probability": e.building_probability}
+
+
+def run_follow_up_case(seed: int) -> dict:
+    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row)."""
+    t0 = time.perf_counter()
+    sc = follow_up_scenario_spec(seed)
+    frame = LocalFrame(sc.origin.lat, sc.origin.lon)
+    sim = simulate(sc, f"<{sc.name}>")
+    channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+    cov = survey_from_dataframe(sim.survey, channels, f"{sc.name}/coverage.csv", frame)
+    lags = {s["column"]: s["lag_s"] for p in sim.truth["platforms"] for s in p["sensors"]}
+    buildings = sim.town.buildings
+    target = next(s for s in sim.truth["sources"] if s["target"])
+    row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
+    loc = SourceLocator(lags=lags).fit(cov, buildings)
+    row["none"] = {**_score(loc, frame, target), "flight_min": 0.0}
+    cands = follow_up_candidates(loc, MAX_TARGETS)
+    if not cands:
+        for arm in ARMS[1:]:
+            row[arm] = {**row["none"], "flight_min": 0.0, "planned": False}
+        row["seconds"] = time.perf_counter() - t0
+        return row
+    data = sim.survey
+    theta = np.deg2rad(data["wind_dir_deg"].to_numpy())
+    spd = data["wind_speed_mps"].to_numpy()
+    u, v = np.mean(-spd * np.sin(theta)), np.mean(-spd * np.cos(theta))
+    wind = (float(np.mean(spd)), float(np.mod(np.rad2deg(np.arctan2(-u, -v)), 360.0)))
+    work = MultiPoint(cov.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
+    air = Airspace(None, [], 10.0, 120.0, buildings=buildings, work_area=work)
+    budget = BUDGET_PER_TARGET_MIN * len(cands)
+    plans = {"adaptive": FollowUpPlanner(wind=wind, budget_min=budget, buildings=buildings).fit(cands, air).plan_}
+    equal = plans["adaptive"].flight_s / 60.0  # the fixed patterns fly as long, split over the same candidates
+    for kind in ("ladder", "orbit"):
+        parts = [fixed_pattern(kind, c, air, wind, equal / len(cands), radius90=None) for c in cands]
+        plans[kind] = parts
+    for arm in ARMS[1:]:
+        p = plans[arm]
+        sorties = [s for q in (p if isinstance(p, list) else [p]) for s in q.sorties]
+        fsc = follow_up_scenario(sc, [s.path for s in sorties], 6.0, 3600.0, realisation=1)
+        fsim = simulate(fsc, f"<{fsc.name}>")
+        fol = survey_from_dataframe(fsim.survey, channels, f"{sc.name}/{arm}.csv", frame)
+        joint = merge_surveys([cov, fol], frame)
+        jl = SourceLocator(lags=lags).fit(joint, buildings)
+        row[arm] = {**_score(jl, frame, target), "flight_min": round(sum(s.time_s for s in sorties) / 60.0, 2),
+                    "planned": True}
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def summarise_follow_up(rows: list[dict]) -> dict:
+    """Per arm and per world: found, building top-1/top-3, median error, 90 % coverage, minutes; paired top-1."""
+    def agg(sel):
+        out = {}
+        for arm in ARMS:
+            r = [x[arm] for x in sel]
+            err = [x["error_m"] for x in r if x["found"]]
+            found = [x for x in r if x["found"]]
+            out[arm] = {"cases": len(r), "found": sum(x["found"] for x in r),
+                        "top1": float(np.mean([x["top1"] for x in r])) if r else None,
+                        "top3": float(np.mean([x["top3"] for x in r])) if r else None,
+                        "median_error_m": float(np.median(err)) if err else None,
+                        "coverage90": float(np.mean([x["covered"] for x in found])) if found else None,
+                        "flight_min": float(np.mean([x["flight_min"] for x in r])) if r else None}
+        return out
+
+    worlds = sorted({r["world"] for r in rows})
+    fixed = {k: sum(r[k]["top1"] for r in rows) for k in ("ladder", "orbit")}
+    best_fixed = max(fixed, key=fixed.get) if rows else "ladder"
+    wins = sum(r["adaptive"]["top1"] and not r[best_fixed]["top1"] for r in rows)
+    losses = sum(r[best_fixed]["top1"] and not r["adaptive"]["top1"] for r in rows)
+    return {"cases": len(rows), "overall": agg(rows), "by_world": {w: agg([r for r in rows if r["world"] == w])
+                                                                    for w in worlds},
+            "paired_top1": {"best_fixed": best_fixed, "adaptive_only": int(wins), "fixed_only": int(losses)},
+            "seconds": float(sum(r["seconds"] for r in rows))}
+
+
+def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None) -> dict:
+    """Every case (on a Dask local cluster with ``workers`` > 1), summarised."""
+    seeds = list(range(n))
+    if workers and workers > 1:
+        from plumetrace.pipeline import dask_executor
+
+        with dask_executor(workers) as (ex, _):
+            rows = list(ex.map(run_follow_up_case, seeds))
+    else:
+        rows = []
+        for s in seeds:
+            rows.append(run_follow_up_case(s))
+            if progress:
+                progress(rows[-1])
+    return {"summary": summarise_follow_up(rows), "rows": rows}

@@ -1,0 +1,63 @@
+"""Adaptive follow-up: within the budget and the airspace, informative, and refusing what cannot be flown."""
+
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from plumetrace.exceptions import PlanError
+from plumetrace.physics.sigmas import sigma_model
+from plumetrace.plan.airspace import Airspace
+from plumetrace.plan.followup import Candidate, FollowUpPlanner
+from plumetrace.plan.patterns import fixed_pattern
+
+
+def candidate(sd_along=20.0, sd_cross=8.0):
+    x, y = np.meshgrid(np.arange(-60, 61, 5.0), np.arange(-60, 61, 5.0), indexing="ij")
+    cells = np.column_stack((x.ravel(), y.ravel()))
+    m = np.exp(-0.5 * ((cells[:, 0] / sd_along) ** 2 + (cells[:, 1] / sd_cross) ** 2))
+    qg = np.logspace(-3, 1, 50)
+    qm = np.exp(-0.5 * ((np.log(qg) - np.log(0.1)) / 0.5) ** 2)
+    return Candidate("c1", cells, m / m.sum(), qg, qm / qm.sum(), 1.0, 3.0, sigma_model("briggs_rural"))
+
+
+def test_follow_up_is_within_budget_airspace_and_informative():
+    air = Airspace(box(-400, -400, 400, 400), [box(60, -30, 90, 30)], 10, 60)
+    fp = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80).fit([candidate()], air)
+    plan = fp.plan_
+    assert 0 < plan.flight_s <= 8 * 60
+    for s in plan.sorties:
+        assert not air.violations(s.path)
+    # the expected gain is positive and bounded by what there is to learn (the prior entropy)
+    assert 0.5 < fp.gain_ <= fp.prior_entropy_["c1"] + 1e-6
+    assert np.all(np.diff(fp.gains_) > 0)
+
+
+def test_gain_is_about_the_building_when_buildings_are_given():
+    from plumetrace.geo.buildings import Building
+
+    houses = [Building(f"h{i}{j}", box(i * 20 - 8, j * 20 - 8, i * 20 + 8, j * 20 + 8), 6.0)
+              for i in range(-3, 4) for j in range(-3, 4)]
+    air = Airspace(box(-400, -400, 400, 400), [], 10, 60, buildings=houses)
+    fp = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80, buildings=houses).fit([candidate()], air)
+    cells_only = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80).fit([candidate()], air)
+    assert fp.prior_entropy_["c1"] < cells_only.prior_entropy_["c1"]  # fewer labels: houses, not cells
+    for leg in fp.plan_.legs:  # 5 m over the 6 m roofs wherever a leg crosses one
+        assert leg.altitude >= air.min_altitude(leg.start, leg.end)
+    assert any(leg.altitude >= 11.0 for leg in fp.plan_.legs)
+
+
+def test_fixed_patterns_fill_the_same_budget():
+    air = Airspace(box(-400, -400, 400, 400), [], 10, 60)
+    for kind in ("ladder", "orbit"):
+        p = fixed_pattern(kind, candidate(), air, (3.0, 270.0), 6.0)
+        assert 4.0 * 60 < p.flight_s <= 6.0 * 60
+        for s in p.sorties:
+            assert not air.violations(s.path)
+
+
+def test_impossible_follow_ups_exit_with_the_limit():
+    air = Airspace(box(-400, -400, 400, 400), [], 10, 60)
+    with pytest.raises(PlanError, match="--budget-min"):
+        FollowUpPlanner(wind=(3.0, 270.0), budget_min=0.2).fit([candidate()], air)
+    with pytest.raises(PlanError, match="no candidate"):
+        FollowUpPlanner(wind=(3.0, 270.0)).fit([], air)
