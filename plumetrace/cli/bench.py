@@ -90,7 +90,8 @@ def bench_follow_up_cmd(
     s = report["summary"]
     for title, block in [("all", s["overall"]), *[(f"world {w}", b) for w, b in s["by_world"].items()]]:
         table = Table(title=f"follow-up benchmark, {title}", title_justify="left")
-        for col in ("arm", "cases", "found", "building top-1", "top-3", "median error m", "90 % coverage", "flight min"):
+        for col in ("arm", "cases", "found", "building top-1", "top-3", "median error m", "90 % coverage",
+                    "flight min"):
             table.add_column(col, justify="left" if col == "arm" else "right")
         for arm in ARMS:
             r = block[arm]
