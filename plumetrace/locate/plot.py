@@ -6,7 +6,11 @@ from pathlib import Path
 
 
 def posterior_map(locator, survey, buildings, path: str | Path) -> Path:
-    """Draw buildings, the survey track, each source's posterior cells and 90 % region; save as PNG."""
+    """Draw the sources and candidates of a fitted locator over the buildings and the track; save as PNG.
+
+    Sources: their posterior cells and 90 % regions; candidates below the evidence threshold: dashed regions and
+    hollow markers.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,6 +41,16 @@ def posterior_map(locator, survey, buildings, path: str | Path) -> Path:
         ax.plot(est.east, est.north, marker="*", ms=14, color=c, mec="k")
         ax.annotate(f"{k + 1}: {est.source_class} {est.rate_g_s:.2g} g/s {est.species}", (est.east, est.north),
                     textcoords="offset points", xytext=(6, 6), fontsize=8)
+    for k, cand in enumerate(getattr(locator, "candidates_", []), start=1):  # weak evidence: dashed, hollow
+        post = cand.posterior
+        region = post.credible_polygon()
+        for g in getattr(region, "geoms", [region]):
+            if hasattr(g, "exterior"):
+                x, y = g.exterior.xy
+                ax.plot(x, y, color="0.3", lw=0.8, ls="--")
+        ax.plot(post.east, post.north, marker="o", ms=9, mfc="none", mec="0.2")
+        ax.annotate(f"candidate {k}: {post.species}, {post.log_bayes:.1f} nats", (post.east, post.north),
+                    textcoords="offset points", xytext=(6, -10), fontsize=7, color="0.25")
     ax.set_aspect("equal")
     ax.set_xlabel("east [m]")
     ax.set_ylabel("north [m]")
