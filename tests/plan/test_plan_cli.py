@@ -59,7 +59,8 @@ def test_impossible_coverage_exits_2_naming_the_limit(tmp_path):
     assert r.exit_code == 2 and "--alt-min-m" in r.stderr
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "Point", "coordinates": [5, 52]}')
-    r = runner.invoke(app, ["plan", "coverage", "--area", str(bad), "--wind", "4@250", "--out", str(tmp_path / "c.plan")])
+    r = runner.invoke(app, ["plan", "coverage", "--area", str(bad), "--wind", "4@250",
+                            "--out", str(tmp_path / "c.plan")])
     assert r.exit_code == 2 and "bad.geojson" in r.stderr
 
 
@@ -85,8 +86,8 @@ def test_simulate_flies_a_plan_in_the_same_world(tmp_path):
     truth = json.loads((base / "truth.json").read_text())
     frame = LocalFrame(52.0907, 5.1214)
     lat, lon = frame.to_wgs84(np.array([0.0, 200.0, 200.0]), np.array([0.0, 0.0, 100.0]))
-    m = Mission(home=(float(lat[0]), float(lon[0])), waypoints=[(float(a), float(b), 15.0) for a, b in zip(lat, lon)],
-                speed_mps=6.0, takeoff_alt_m=15.0)
+    wps = [(float(a), float(b), 15.0) for a, b in zip(lat, lon, strict=True)]
+    m = Mission(home=(float(lat[0]), float(lon[0])), waypoints=wps, speed_mps=6.0, takeoff_alt_m=15.0)
     write_qgc_plan(m, tmp_path / "p.plan")
     r = runner.invoke(app, ["simulate", str(scenario), "--plan", str(tmp_path / "p.plan"), "--delay-min", "30",
                             "--out", str(tmp_path / "fu"), "--json"])
