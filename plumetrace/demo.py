@@ -1,12 +1,16 @@
 """`plumetrace demo` (contract 5, docs/formats.md): a hidden lab, three days of flights, the pipeline, a report.
 
 A town, a hidden lab among benign emitters, three days of flights, the whole pipeline on the embedded SQLite
-store, ranked sites against the truth, and a report folder.
+store, a follow-up flight planned over the top candidate and flown, ranked sites against the truth, and a report
+folder.
 
 Day 1 builds a grid town and hides a clandestine lab in a random house with benign emitters (bakery, paint
 shop, dry cleaner, sewer, traffic) around it; days 2 and 3 fly the same town (its footprints file) with the
 same emitters under other winds. Each day's survey goes through detection, localisation and the store; the
-sites are fused across days, ranked, and compared with every emitter's true position.
+sites are fused across days, ranked, and compared with every emitter's true position. Then the follow-up: the
+coverage days are located jointly, a 12-minute flight is planned over the top candidate (the lab class first) by
+expected information gain (:mod:`plumetrace.plan.followup`), flown in the last day's world an hour later, added
+to the store, and all surveys located jointly name the candidate's building with its probability.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class DemoResult:
     lab: dict
     seconds: float
     summary: object
+    follow_up: dict | None = None
 
     @property
     def lab_error_m(self) -> float | None:
@@ -65,8 +70,8 @@ def day_scenario(day: int, seed: int, base: dict | None = None, town_file: str |
 
 
 def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, progress: bool = True,
-             console=None, locator: dict | None = None) -> DemoResult:
-    """Simulate, analyse, fuse and report (see the module docstring)."""
+             console=None, locator: dict | None = None, follow_up: bool = True) -> DemoResult:
+    """Simulate, analyse, fuse, plan and fly the follow-up, and report (see the module docstring)."""
     import yaml
 
     from plumetrace.geo.crs import geodesic_distance_m
@@ -103,6 +108,15 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     summary = run_campaign(surveys, store, locator={"lags": lags, **(locator or {})}, buildings=town_file,
                            progress=progress,
                            console=console)
+    follow = None
+    if follow_up:
+        say = (console.print if console is not None and progress else (lambda *a, **k: None))
+        say("planning the follow-up flight over the top candidate")
+        follow = _follow_up(out, surveys, town_file, truth, flights / f"day{days}" / "scenario.yaml", lags)
+        if follow is not None:
+            surveys.append(Path(follow["survey"]))
+            summary = run_campaign([Path(follow["survey"])], store, locator={"lags": lags, **(locator or {})},
+                                   buildings=town_file, progress=progress, console=console)
     emitters = [s for s in truth["sources"]]
     lab = next(s for s in emitters if s["id"] == "lab")
     ranked = []
@@ -113,11 +127,81 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
                        "nearest_class": next(s["class"] for s in emitters if s["id"] == nearest),
                        "nearest_distance_m": d[nearest], "lab_distance_m": d["lab"]})
     report = out / "report"
-    write_report(report, store, ranked, truth, surveys, town_file)
-    return DemoResult(out, report, url, ranked, lab, time.perf_counter() - t0, summary)
+    write_report(report, store, ranked, truth, surveys, town_file, follow["plan_paths"] if follow else None)
+    return DemoResult(out, report, url, ranked, lab, time.perf_counter() - t0, summary, follow)
 
 
-def write_report(folder: Path, store, ranked: list, truth: dict, surveys: list, buildings: str | None) -> None:
+#: Follow-up flight time [min] and how long after the last coverage flight it flies [s].
+FOLLOW_UP_BUDGET_MIN = 12.0
+FOLLOW_UP_DELAY_S = 3600.0
+
+
+def _follow_up(out: Path, surveys: list, town_file: str, truth: dict, last_scenario: Path, lags: dict) -> dict | None:
+    """Plan the follow-up over the top candidate of the coverage days, fly it, locate everything jointly.
+
+    The candidate comes from the joint posterior of the coverage surveys (:func:`follow_up_candidates`: the lab
+    class first); the forecast is the last day's wind; the flight is that day's world an hour later. Returns the
+    plan's files, the follow-up survey, and the building the joint posterior of all surveys names for the
+    candidate (with its probability), or None when the coverage shows no candidate.
+    """
+    from shapely.geometry import MultiPoint
+
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.buildings import read_buildings
+    from plumetrace.io.survey import merge_surveys, read_survey
+    from plumetrace.locate import SourceLocator
+    from plumetrace.plan.airspace import Airspace
+    from plumetrace.plan.followup import FollowUpPlanner, follow_up_candidates
+    from plumetrace.plan.missions import write_plan
+    from plumetrace.sim.scenario import load_scenario
+    from plumetrace.sim.simulate import follow_up_scenario, simulate, write_simulation
+
+    sc, base = load_scenario(last_scenario)
+    frame = LocalFrame(sc.origin.lat, sc.origin.lon)
+    coverage = merge_surveys([read_survey(p, frame) for p in surveys], frame)
+    buildings, _ = read_buildings(town_file, frame)
+    cands = follow_up_candidates(SourceLocator(lags=lags).fit(coverage, buildings), 1)
+    if not cands:
+        return None
+    wind = (sc.atmosphere.wind_speed, sc.atmosphere.wind_from)
+    work = MultiPoint(coverage.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
+    air = Airspace(None, [], 10.0, 120.0, buildings=buildings, work_area=work)
+    planner = FollowUpPlanner(wind=wind, budget_min=FOLLOW_UP_BUDGET_MIN, buildings=buildings).fit(cands, air)
+    folder = out / "follow-up"
+    folder.mkdir(exist_ok=True)
+    files = write_plan(planner.plan_, air, frame, folder / "follow-up.plan", name="follow-up")
+    fsc = follow_up_scenario(sc, [s.path for s in planner.plan_.sorties], planner.speed_mps, FOLLOW_UP_DELAY_S)
+    flown = out / "flights" / "follow-up"
+    write_simulation(simulate(fsc, last_scenario, base), flown)
+    joint = merge_surveys([coverage, read_survey(flown / "survey.csv", frame)], frame)
+    loc = SourceLocator(lags=lags).fit(joint, buildings)
+    target = cands[0].mean
+    near = min(loc.sources_, key=lambda e: (e.east - target[0]) ** 2 + (e.north - target[1]) ** 2, default=None)
+    lab_e, lab_n = _lab_east(truth, frame)
+    plan_paths = []
+    for s in planner.plan_.sorties:
+        la, lo = frame.to_wgs84(s.path[:, 0], s.path[:, 1])
+        plan_paths.append([[float(a), float(b)] for a, b in zip(la, lo, strict=True)])
+    return {"plan": files["plan"], "kml": files["kml"], "flight_min": files["flight_min"],
+            "expected_gain_nats": planner.gain_, "survey": str(flown / "survey.csv"), "plan_paths": plan_paths,
+            "candidate": {"name": cands[0].name, "species": cands[0].species},
+            "building_id": near.building_id if near else None,
+            "building_probability": near.building_probability if near else None,
+            "buildings_top": near.buildings_top if near else [],
+            "credible90_radius_m": near.credible90_radius_m if near else None,
+            "class": near.source_class if near else None,
+            "lab_distance_m": float(((near.east - lab_e) ** 2 + (near.north - lab_n) ** 2) ** 0.5) if near else None}
+
+
+def _lab_east(truth: dict, frame) -> tuple[float, float]:
+    """The hidden lab's position in ``frame`` [m]."""
+    lab = next(s for s in truth["sources"] if s["id"] == "lab")
+    e, n = frame.to_local(lab["lat"], lab["lon"])
+    return float(e), float(n)
+
+
+def write_report(folder: Path, store, ranked: list, truth: dict, surveys: list, buildings: str | None,
+                 plans: list | None = None) -> None:
     """The report folder: index.html (offline Leaflet map), sites.geojson, sites.kml, samples.parquet."""
     from plumetrace.io.export import write_geoparquet_samples, write_html_map, write_sites_geojson, write_sites_kml
 
@@ -125,7 +209,7 @@ def write_report(folder: Path, store, ranked: list, truth: dict, surveys: list, 
     write_sites_geojson(folder / "sites.geojson", ranked, store.hits())
     write_sites_kml(folder / "sites.kml", ranked, surveys, store.hits())
     write_geoparquet_samples(folder / "samples.parquet", surveys)
-    write_html_map(folder, ranked, surveys, buildings, truth)
+    write_html_map(folder, ranked, surveys, buildings, truth, plans)
     (folder / "truth.json").write_text(json.dumps(truth, indent=1))
 
 

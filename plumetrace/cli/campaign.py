@@ -141,7 +141,7 @@ def demo_cmd(
     seed: Annotated[int, typer.Option(help="Random seed of the town, emitters and weather.")] = 7,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Simulate a town with a hidden lab, fly three days of surveys, run the pipeline, report the sites."""
+    """Simulate a town with a hidden lab, fly three days of surveys and a follow-up, run the pipeline, report."""
     from plumetrace.demo import run_demo, sites_table
 
     if not json_output:
@@ -151,7 +151,9 @@ def demo_cmd(
     report = {"out": str(result.out), "report": str(result.report / "index.html"), "store": result.db_url,
               "seconds": result.seconds, "lab": {"lat": result.lab["lat"], "lon": result.lab["lon"],
                                                  "building_id": result.lab.get("building_id")},
-              "top_site_lab_distance_m": result.lab_error_m, "sites": result.sites}
+              "top_site_lab_distance_m": result.lab_error_m, "sites": result.sites,
+              "follow_up": ({k: v for k, v in result.follow_up.items() if k != "plan_paths"}
+                            if result.follow_up else None)}
     if json_output:
         print_json(report)
         return
@@ -163,6 +165,15 @@ def demo_cmd(
                   f"{top['building_id'] or '–'})")
     else:
         out.print("no site found", style="yellow")
+    fu = result.follow_up
+    if fu:
+        top = ", ".join(f"{b} {p:.2f}" for b, p in (fu["buildings_top"] or [])[:3])
+        out.print(f"follow-up: {fu['flight_min']:.1f} min planned over {fu['candidate']['name']} ({fu['plan']}); "
+                  f"with it, the joint posterior names building {fu['building_id'] or '–'} (top 3: {top or '–'}; "
+                  f"hidden lab in {result.lab.get('building_id')}), {fu['lab_distance_m']:.1f} m from the lab, "
+                  f"90 % within {fu['credible90_radius_m']:.0f} m" if fu["building_id"] is not None else
+                  f"follow-up: {fu['flight_min']:.1f} min planned and flown ({fu['plan']}); no source near the "
+                  "candidate yet")
     out.print(f"report: {result.report / 'index.html'} (also sites.geojson, sites.kml, samples.parquet); "
               f"{result.seconds:.0f} s")
 

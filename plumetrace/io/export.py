@@ -163,8 +163,11 @@ def write_geoparquet_samples(path: str | Path, surveys: list) -> Path:
 
 
 def write_html_map(folder: str | Path, sites: list[dict], surveys: list, buildings: str | None = None,
-                   truth: dict | None = None) -> Path:
-    """``index.html`` with an offline Leaflet map (buildings, tracks, hits, sites, optional truth) and a table."""
+                   truth: dict | None = None, plans: list | None = None) -> Path:
+    """``index.html`` with an offline Leaflet map (buildings, tracks, hits, sites, truth, plans) and a table.
+
+    ``plans``: planned sorties, each a list of [lat, lon] of its flown path (a follow-up plan's legs).
+    """
     import xstatic.pkg.leaflet as xleaflet
 
     folder = Path(folder)
@@ -186,6 +189,10 @@ def write_html_map(folder: str | Path, sites: list[dict], surveys: list, buildin
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
              "properties": {"id": s["id"], "class": s["class"], "target": s.get("target", False)}}
             for s in truth.get("sources", [])]}
+    if plans:
+        layers["plans"] = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[lo, la] for la, lo in path]},
+             "properties": {"sortie": k}} for k, path in enumerate(plans, start=1)]}
     rows = "\n".join(
         f"<tr><td>{k}</td><td>{html_text(s['status'])}</td><td>{s['confidence']:.2f}</td>"
         f"<td>{html_text(s['class'])}</td><td>{html_text(', '.join(s['channels']))}</td>"
@@ -239,6 +246,8 @@ groups['Sites'] = L.geoJSON(data.sites, {
 if (data.truth) groups['Truth (simulation)'] = L.geoJSON(data.truth, {pointToLayer: (f, ll) =>
   L.circleMarker(ll, {radius: 4, color: f.properties.target ? '#000' : '#06c', fillOpacity: 1})
    .bindTooltip(lines([f.properties.id + ' (' + f.properties.class + ')']))});
+if (data.plans) groups['Planned follow-up'] = L.geoJSON(data.plans, {style: {color: '#6a0dad', weight: 2,
+  dashArray: '6 4'}}).addTo(map);
 L.control.layers(null, groups).addTo(map);
 const all = L.featureGroup(Object.values(groups));
 map.fitBounds(all.getBounds().pad(0.05));
