@@ -92,6 +92,15 @@ def corpus(tmp_path_factory):
     calm = df.copy()
     calm["wind_speed_mps"] = 0.0
     cases["zero_wind"] = _variant(d, "zero_wind", calm)
+    const = df.copy()
+    const["ch4_ppm"], const["c2h6_ppb"] = 1.95, 2.0
+    cases["constant_readings"] = _variant(d, "constant_readings", const)
+    beams = df.copy()
+    beams["end_lat"], beams["end_lon"], beams["end_alt_m"] = beams["lat"], beams["lon"], beams["alt_m"]
+    cases["zero_length_beams"] = _variant(d, "zero_length_beams", beams)
+    one = df.copy()
+    one["sensor_id"] = "only-one"
+    cases["one_sensor"] = _variant(d, "one_sensor", one)
     text = good.read_text().splitlines()
     dup = d / "duplicate_column.csv"
     dup.write_text("\n".join([text[0] + ",ch4_ppm"] + [line + ",1.0" for line in text[1:]]) + "\n")
@@ -109,7 +118,8 @@ def corpus(tmp_path_factory):
 SURVEY_CASES = ["all_times_equal", "every_row_repeated", "fixed_sensor", "overflow_reading", "inf_last_time",
                 "huge_last_time", "alt_m_inf", "alt_m_1e+300", "wind_speed_mps_1000000.0", "wind_speed_mps_inf",
                 "wind_dir_deg_999.0", "zero_wind", "duplicate_column", "blank_lines", "folder", "gps_glitch_to_0_0",
-                "antimeridian", "empty_channel", "unknown_species"]
+                "antimeridian", "empty_channel", "unknown_species", "constant_readings", "zero_length_beams",
+                "one_sensor"]
 REFUSED = {"empty_channel", "overflow_reading", "inf_last_time", "huge_last_time", "alt_m_inf", "alt_m_1e+300",
            "wind_speed_mps_1000000.0", "wind_speed_mps_inf", "wind_dir_deg_999.0", "duplicate_column", "blank_lines",
            "folder"}
@@ -126,8 +136,14 @@ def test_degenerate_surveys_exit_0_or_2(corpus, case, command):
         assert result.exit_code == 2 and "calm" in result.stderr  # no source is reported in a calm
     if case == "gps_glitch_to_0_0" and command == "locate":
         assert result.exit_code == 2 and "span" in result.stderr  # refused before a 50 GiB search grid
-    if case in ("antimeridian", "unknown_species"):
+    if case in ("antimeridian", "unknown_species", "one_sensor", "zero_length_beams", "constant_readings"):
         assert result.exit_code == 0
+    if case == "constant_readings" and command == "locate":
+        assert json.loads(result.stdout)["sources"] == []  # a flat line holds no plume
+    if case in ("zero_length_beams", "one_sensor") and command == "locate":  # as the good survey: a beam of no
+        got, good = json.loads(result.stdout), json.loads(_run([command, str(cases["good"]), "--json"]).stdout)
+        for key in ("sources", "candidates"):  # length is a point reading, one sensor_id one platform
+            assert [round(x["east"]) for x in got[key]] == [round(x["east"]) for x in good[key]]
 
 
 def test_line_numbers_count_blank_lines(corpus):
