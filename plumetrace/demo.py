@@ -112,7 +112,8 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
     if follow_up:
         say = (console.print if console is not None and progress else (lambda *a, **k: None))
         say("planning the follow-up flight over the top candidate")
-        follow = _follow_up(out, surveys, town_file, truth, flights / f"day{days}" / "scenario.yaml", lags)
+        top = summary.sites[0] if summary.sites else None
+        follow = _follow_up(out, surveys, town_file, truth, flights / f"day{days}" / "scenario.yaml", lags, top)
         if follow is not None:
             surveys.append(Path(follow["survey"]))
             summary = run_campaign([Path(follow["survey"])], store, locator={"lags": lags, **(locator or {})},
@@ -136,11 +137,12 @@ FOLLOW_UP_BUDGET_MIN = 12.0
 FOLLOW_UP_DELAY_S = 3600.0
 
 
-def _follow_up(out: Path, surveys: list, town_file: str, truth: dict, last_scenario: Path, lags: dict) -> dict | None:
+def _follow_up(out: Path, surveys: list, town_file: str, truth: dict, last_scenario: Path, lags: dict,
+               top_site: dict | None) -> dict | None:
     """Plan the follow-up over the top candidate of the coverage days, fly it, locate everything jointly.
 
-    The candidate comes from the joint posterior of the coverage surveys (:func:`follow_up_candidates`: the lab
-    class first); the forecast is the last day's wind; the flight is that day's world an hour later. Returns the
+    The candidate is the one of the coverage surveys' joint posterior (:func:`follow_up_candidates`) nearest the
+    campaign's top-ranked site (the first, the lab class first, without sites); the forecast is the last day's wind; the flight is that day's world an hour later. Returns the
     plan's files, the follow-up survey, and the building the joint posterior of all surveys names for the
     candidate (with its probability), or None when the coverage shows no candidate.
     """
@@ -160,9 +162,13 @@ def _follow_up(out: Path, surveys: list, town_file: str, truth: dict, last_scena
     frame = LocalFrame(sc.origin.lat, sc.origin.lon)
     coverage = merge_surveys([read_survey(p, frame) for p in surveys], frame)
     buildings, _ = read_buildings(town_file, frame)
-    cands = follow_up_candidates(SourceLocator(lags=lags).fit(coverage, buildings), 1)
+    cands = follow_up_candidates(SourceLocator(lags=lags).fit(coverage, buildings), 10)
     if not cands:
         return None
+    if top_site is not None:
+        te, tn = frame.to_local(top_site["lat"], top_site["lon"])
+        cands = [min(cands, key=lambda c: float((c.mean[0] - te) ** 2 + (c.mean[1] - tn) ** 2))]
+    cands = cands[:1]
     wind = (sc.atmosphere.wind_speed, sc.atmosphere.wind_from)
     work = MultiPoint(coverage.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
     air = Airspace(None, [], 10.0, 120.0, buildings=buildings, work_area=work)

@@ -31,6 +31,7 @@ from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.attribution import top_buildings
+from plumetrace.locate.network import NetworkLocator, is_fixed_network
 from plumetrace.locate.observations import Observations, build_observations
 from plumetrace.locate.posterior import ChannelPosterior, EvidenceMap, GridSearch
 from plumetrace.locate.rates import rate_interval, wls_rate
@@ -261,6 +262,8 @@ class SourceLocator:
         stage(f"detecting plumes in {survey.n_samples:,} samples")
         self.detector_ = PlumeDetector(lags=lags, **(self.detector or {})).fit(survey)
         self.stability_, self.stability_weights_ = self._stability(survey)
+        if is_fixed_network(survey):  # sensors that never move: their own inversion (plumetrace.locate.network)
+            return self._fit_network(survey, buildings, stage)
         self.meander_sd_ = self._meander_sd()
         self.search_ = GridSearch(
             sigma_models=self.sigma_models_, stability_weights=self.stability_weights_, resolution=self.resolution,
@@ -384,6 +387,48 @@ class SourceLocator:
             obs = build_observations(survey, channel, bg, sig, lag, self.bin_s, wind=self.wind)
         self.observations_[channel] = obs
         return obs
+
+    def _fit_network(self, survey: Survey, buildings, stage) -> SourceLocator:
+        """A fixed network: each gas located by :class:`NetworkLocator` (offsets per sensor, measured spread)."""
+        self.sigma_models_ = [sigma_model(n) for n in
+                              ([self.dispersion] if isinstance(self.dispersion, str) else list(self.dispersion))]
+        self.meander_sd_ = None
+        self.search_ = None
+        self.posteriors_, self.unlocalised_, self.evidence_, self.observations_ = [], [], {}, {}
+        self._weak = []
+        self.network_ = {}
+        classes = self.source_classes if self.source_classes is not None else load_source_classes()
+        out = []
+        for channel in [c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES]:
+            stage(f"locating {channel} in the fixed network")
+            net = NetworkLocator(stability=self.stability_, min_log_bayes=self.min_log_bayes,
+                                 random_state=self.random_state).fit(survey, channel)
+            self.network_[channel] = net
+            src = net.source_
+            if src is None:
+                continue
+            species = Survey.channel_parts(channel)[0]
+            se = max((src.rate_ci90_g_s[1] - src.rate_ci90_g_s[0]) / 3.29, 1e-12)
+            label, prob, probs = self._attribute({species: (src.rate_g_s, se)}, classes)
+            lat, lon = survey.frame.to_wgs84(src.east, src.north)
+            mean_e, mean_n = (float(v) for v in src.mass @ src.cells)
+            mean_lat, mean_lon = survey.frame.to_wgs84(mean_e, mean_n)
+            region = src.credible_polygon()
+            est = SourceEstimate(
+                east=src.east, north=src.north, lat=float(lat), lon=float(lon), height_m=src.height, species=species,
+                rate_g_s=src.rate_g_s, rate_ci90_g_s=src.rate_ci90_g_s, credible90_radius_m=src.credible_radius(),
+                credible90=region, log_bayes=src.log_bayes, source_class=label, class_probability=prob,
+                class_probabilities=probs, rates_g_s={species: src.rate_g_s}, channels=[channel], posterior=src,
+                rates_ci90_g_s={species: src.rate_ci90_g_s}, mean_east=mean_e, mean_north=mean_n,
+                mean_lat=float(mean_lat), mean_lon=float(mean_lon),
+                credible90_equivalent_radius_m=math.sqrt(region.area / math.pi))
+            if buildings is not None:
+                est.building_id, est.building_probability, est.buildings_top = top_buildings(
+                    src.cells, src.mass, src.resolution, buildings, est.east, est.north)
+            out.append(est)
+        self.sources_ = sorted(out, key=lambda e: -e.log_bayes)
+        self.candidates_ = []
+        return self
 
     def _candidates(self, survey: Survey) -> list[CandidateSource]:
         """Weak and unlocalised evidence as candidates, with the events each explains (strongest first)."""

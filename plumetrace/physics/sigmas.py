@@ -293,3 +293,46 @@ def averaging_time_factor(
     if np.any(t <= 0):
         raise ValueError("averaging_time must be > 0 s")
     return (t / reference_time) ** exponent
+
+
+def sigmas_from_turbulence(
+    downwind_distance: ArrayLike,
+    wind_speed: ArrayLike,
+    sigma_theta_deg: ArrayLike,
+    sigma_phi_deg: ArrayLike,
+    lagrangian_time_s: float = 50.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    r"""Plume spread from the measured turbulence: σy, σz [m] at ``downwind_distance`` [m].
+
+    Taylor's (1921) statistical theory with the interpolation between its near- and far-field limits used in
+    the Handbook on Atmospheric Diffusion (Hanna, Briggs & Hosker 1982, §4; Seinfeld & Pandis 2016, §18.5):
+
+    .. math:: σ_y = σ_v\,t\,(1 + t / 2T_L)^{-1/2},\qquad σ_z = σ_w\,t\,(1 + t / 2T_L)^{-1/2},
+
+    with travel time t = x / u, σ_v = u tan σθ and σ_w = u tan σφ from the standard deviations of the horizontal
+    and vertical wind angles over the averaging time of the concentrations (a one-minute mean concentration is
+    spread by that minute's turbulence, EPA 2000 §6.2), and T_L a Lagrangian time scale [s] (tens of seconds
+    near the surface). Near the source (t ≪ T_L) σy = x tan σθ: the plume is as wide as the wind's swing.
+    x ≤ 0 gives NaN (no plume upwind).
+
+    Parameters
+    ----------
+    downwind_distance : array_like
+        x [m].
+    wind_speed : array_like
+        u [m s⁻¹] (broadcast against x).
+    sigma_theta_deg, sigma_phi_deg : array_like
+        Standard deviations of the horizontal and vertical wind directions [deg].
+    lagrangian_time_s : float
+        T_L [s].
+    """
+    x = np.asarray(downwind_distance, dtype=np.float64)
+    u = np.maximum(np.asarray(wind_speed, dtype=np.float64), 0.1)
+    t = x / u
+    f = 1.0 / np.sqrt(1.0 + t / (2.0 * lagrangian_time_s))
+    sv = u * np.tan(np.deg2rad(np.asarray(sigma_theta_deg, dtype=np.float64)))
+    sw = u * np.tan(np.deg2rad(np.asarray(sigma_phi_deg, dtype=np.float64)))
+    with np.errstate(invalid="ignore"):
+        sy = np.where(x > 0, sv * t * f, np.nan)
+        sz = np.where(x > 0, sw * t * f, np.nan)
+    return sy, sz

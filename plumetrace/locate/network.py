@@ -1,0 +1,448 @@
+"""Fixed sensor networks and open-path beams: one source located from readings that never move.
+
+A network of fixed point sensors or open-path lasers (Chilbolton's seven beams; contract 1's ``end_*``,
+``sensor_id``, ``wind_dir_sd_deg`` and ``wind_elev_sd_deg`` columns) is not a drone survey: the same few paths
+are read again and again, usually as one-minute means, and a release nearby may be on them most of the time. So
+its background cannot be taken from a low quantile of its own readings, as the drone detector does. Here:
+
+- **Background per session and per sensor** are parameters: each session (readings more than an hour apart) has
+  an offset b_s, and each sensor (beam) in it its own deviation δ_k ~ N(0, τ²) — an open-path instrument's beams
+  differ by their own path's offsets — fitted jointly with the source, not subtracted beforehand. For a source at a
+  cell the readings are y_i = b_s(i) + δ_k(i) + Q g_i + ε_i, linear in (b, δ, Q): a ridge least-squares fit. τ is
+  chosen by empirical Bayes (the value under which the readings are most probable, offsets integrated out and the
+  position averaged; 10–1000 ppb): offsets the data do not ask for are not allowed to absorb the plume.
+- **Noise per sensor and session** is learnt from the data: σ_k² = RSS_k / n_k at the fitted source, so the width
+  of the posterior comes from how far this record's readings disagree with the model (the profile likelihood
+  −½ Σ_k n_k log RSS_k); the log-likelihood is tempered by the effective fraction of independent readings,
+  (1 − ρ)/(1 + ρ) for the lag-1 autocorrelation ρ of the residuals at the best cell (consecutive minutes are not
+  independent).
+- **Plume spread from the measured turbulence** of each reading's averaging window
+  (:func:`plumetrace.physics.sigmas.sigmas_from_turbulence`: σy = σv t (1 + t/2T_L)^−½ from ``wind_dir_sd_deg``
+  and ``wind_elev_sd_deg``), marginalised over a spread factor (0.75, 1, 1.33) for the error of Taylor's
+  interpolation and over the source's own size (an initial spread of 0.5, 1 or 2 m added in quadrature);
+  without those columns, the stability class's open-country σ curves matched at 50 m. The ground reflects.
+- **Path averaging**: a beam's reading is the mean of the plume at points 1 m apart along it (the midpoint rule
+  of the line integral divided by the length).
+
+The rate is integrated out with a Laplace approximation under the log-uniform prior; the position prior is
+uniform over the searched area; the release heights are ground-level by default (a network watches the ground).
+A coarse pass (4 m cells, central spread and height) finds where the posterior lives; 1 m cells there give the
+posterior, its 90 % region and the Bayes factor against "no source" (the offsets alone).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+from shapely.geometry import box
+from shapely.ops import unary_union
+
+from plumetrace.io.survey import Survey, mean_air, ppb_factor
+from plumetrace.numerics import log_sum_exp
+from plumetrace.physics.sigmas import dispersion_coefficients
+from plumetrace.physics.species import SPECIES, mole_fraction
+
+#: Readings more than this apart start a new session (its own offsets) [s].
+SESSION_GAP_S = 3600.0
+#: Spacing of the points along a beam [m].
+BEAM_STEP_M = 1.0
+#: Spread factors marginalised (equal weights) and the Lagrangian time scale [s].
+SPREAD_FACTORS = (0.75, 1.0, 1.33)
+LAGRANGIAN_TIME_S = 50.0
+#: σφ / σθ used when only ``wind_dir_sd_deg`` is given (near-neutral surface layer, σw/σv ≈ 0.6; Panofsky & Dutton
+#: 1984).
+PHI_OVER_THETA = 0.6
+#: Initial spreads of the source [m] marginalised (equal weights): a real release is no point — a vent, a window, a
+#: frame on the ground; its size adds to σy, σz in quadrature (the virtual-source idea of Turner 1994, §3)
+INITIAL_SPREADS_M = (0.5, 1.0, 2.0)
+#: Without measured turbulence the class's σ curves are matched at this distance [m].
+MATCH_DISTANCE_M = 50.0
+#: Spreads τ of the sensors' offsets tried [ppb] (the one under which the readings are most probable is used).
+TAU_GRID_PPB = (10.0, 30.0, 100.0, 300.0, 1000.0)
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
+def _coupling(cx, cy, h, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, s0, out):
+    """out[c, i]: mean over reading i's points of the unit-rate reflected Gaussian plume of a source at cell c."""
+    nc, nr = out.shape
+    for c in numba.prange(nc):
+        for i in range(nr):
+            acc = 0.0
+            n = start[i + 1] - start[i]
+            if n <= 0:
+                out[c, i] = 0.0
+                continue
+            # x and y are linear along a straight beam: a beam wholly upwind of the cell, or wholly beyond six
+            # of its widest σy to one side, gets no plume (the same result without visiting its points)
+            pa, pb = start[i], start[i + 1] - 1
+            xa = -(px[pa] - cx[c]) * sin_t[i] - (py[pa] - cy[c]) * cos_t[i]
+            xb = -(px[pb] - cx[c]) * sin_t[i] - (py[pb] - cy[c]) * cos_t[i]
+            xm = max(xa, xb)
+            if xm <= 0.0:
+                out[c, i] = 0.0
+                continue
+            ya = (px[pa] - cx[c]) * cos_t[i] - (py[pa] - cy[c]) * sin_t[i]
+            yb = (px[pb] - cx[c]) * cos_t[i] - (py[pb] - cy[c]) * sin_t[i]
+            tm = xm / u[i]
+            am = u[i] * tan_th[i] * tm / math.sqrt(1.0 + tm / (2.0 * tl))
+            lim = 6.0 * math.sqrt(am * am + s0 * s0) + 1.0
+            if min(ya, yb) > lim or max(ya, yb) < -lim:
+                out[c, i] = 0.0
+                continue
+            for p in range(start[i], start[i + 1]):
+                dx = px[p] - cx[c]
+                dy = py[p] - cy[c]
+                x = -dx * sin_t[i] - dy * cos_t[i]
+                if x <= 0.0:
+                    continue
+                y = dx * cos_t[i] - dy * sin_t[i]
+                t = x / u[i]
+                f = 1.0 / math.sqrt(1.0 + t / (2.0 * tl))
+                a = u[i] * tan_th[i] * t * f
+                sy = math.sqrt(a * a + s0 * s0)
+                if abs(y) > 6.0 * sy:
+                    continue
+                b = u[i] * tan_ph[i] * t * f
+                sz = math.sqrt(b * b + s0 * s0)
+                zm = pz[p] - h
+                zp = pz[p] + h
+                acc += (math.exp(-0.5 * y * y / (sy * sy))
+                        * (math.exp(-0.5 * zm * zm / (sz * sz)) + math.exp(-0.5 * zp * zp / (sz * sz)))
+                        / (2.0 * math.pi * u[i] * sy * sz))
+            out[c, i] = acc / n
+
+
+@dataclass
+class NetworkReadings:
+    """A fixed network's readings prepared for the inversion (arrays of one entry per reading)."""
+
+    y: np.ndarray  # ppb
+    group: np.ndarray  # sensor × session index
+    n_groups: int
+    session: np.ndarray  # session index
+    n_session: int
+    u: np.ndarray
+    sin_t: np.ndarray
+    cos_t: np.ndarray
+    tan_th: np.ndarray
+    tan_ph: np.ndarray
+    start: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
+    pz: np.ndarray
+    ppb_per_g_m3: float
+    extent: tuple
+
+
+def network_readings(survey: Survey, channel: str, stability: str = "D") -> NetworkReadings:
+    """One channel of a fixed network as :class:`NetworkReadings` (beams as points 1 m apart)."""
+    d = survey.data
+    species, unit = Survey.channel_parts(channel)
+    temp, pres = mean_air(d)
+    y = d[channel].to_numpy(float) * float(ppb_factor(unit, species, temp, pres))
+    ok = np.isfinite(y) & np.isfinite(d["wind_speed_mps"].to_numpy(float)) & np.isfinite(d["wind_dir_deg"].to_numpy(float))
+    d = d.loc[ok]
+    y = y[ok]
+    sensor = d["platform"].astype(str).to_numpy() if "platform" in d.columns else np.full(len(d), "sensor")
+    t = d["time"].to_numpy(float)
+    order = np.argsort(t, kind="stable")
+    session = np.concatenate(([0], np.cumsum(np.diff(t[order]) > SESSION_GAP_S)))
+    sess = np.empty_like(session)
+    sess[order] = session
+    keys = pd.Series([f"{a}#{b}" for a, b in zip(sensor, sess, strict=True)])
+    group, names = pd.factorize(keys)
+    theta = np.deg2rad(d["wind_dir_deg"].to_numpy(float))
+    u = np.maximum(d["wind_speed_mps"].to_numpy(float), 0.5)
+    # without measured turbulence, the class's open-country σ curves (Briggs 1973) matched at 50 m downwind
+    sy50, sz50 = dispersion_coefficients(np.array([MATCH_DISTANCE_M]), stability, "briggs_rural")
+    f50 = 1.0 / np.sqrt(1.0 + (MATCH_DISTANCE_M / u) / (2.0 * LAGRANGIAN_TIME_S))
+    th_class = np.rad2deg(np.arctan(float(sy50[0]) / (MATCH_DISTANCE_M * f50)))
+    ph_class = np.rad2deg(np.arctan(float(sz50[0]) / (MATCH_DISTANCE_M * f50)))
+    sth = d["wind_dir_sd_deg"].to_numpy(float) if "wind_dir_sd_deg" in d.columns else np.full(len(d), np.nan)
+    measured = np.isfinite(sth) & (sth > 0)
+    sth = np.where(measured, np.clip(sth, 1.0, 60.0), th_class)
+    sph = d["wind_elev_sd_deg"].to_numpy(float) if "wind_elev_sd_deg" in d.columns else np.full(len(d), np.nan)
+    sph = np.where(np.isfinite(sph) & (sph > 0), np.clip(sph, 0.5, 40.0),
+                   np.where(measured, PHI_OVER_THETA * sth, ph_class))
+    e0, n0, z0 = d["east"].to_numpy(float), d["north"].to_numpy(float), d["alt_m"].to_numpy(float)
+    if "end_east" in d.columns:
+        e1 = np.where(np.isfinite(d["end_east"]), d["end_east"], e0)
+        n1 = np.where(np.isfinite(d["end_north"]), d["end_north"], n0)
+        z1 = np.where(np.isfinite(d["end_height"]), d["end_height"], z0)
+    else:
+        e1, n1, z1 = e0, n0, z0
+    length = np.hypot(e1 - e0, n1 - n0)
+    k = np.maximum(1, np.ceil(length / BEAM_STEP_M)).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(k))).astype(np.int64)
+    owner = np.repeat(np.arange(len(d)), k)
+    frac = np.where(k[owner] > 1, (np.arange(start[-1]) - start[owner] + 0.5) / k[owner], 0.0)
+    px = e0[owner] + frac * (e1 - e0)[owner]
+    py = n0[owner] + frac * (n1 - n0)[owner]
+    pz = np.maximum(z0[owner] + frac * (z1 - z0)[owner], 0.0)
+    ppb = float(mole_fraction(1e-3, SPECIES[species].molar_mass, temp, pres) * 1e9)
+    return NetworkReadings(y, group.astype(np.int64), len(names), sess.astype(np.int64), int(sess.max()) + 1, u,
+                           np.sin(theta), np.cos(theta), np.tan(np.deg2rad(sth)), np.tan(np.deg2rad(sph)), start,
+                           px, py, pz, ppb, (px.min(), px.max(), py.min(), py.max()))
+
+
+@dataclass
+class OffsetModel:
+    """The readings' offsets: one per session (flat prior) plus one per sensor and session, N(0, τ²) about it.
+
+    For weights w (1/σ² per reading) the offsets β = (b_session, δ_sensor) are the ridge solution
+    β = A⁻¹ Fᵀ W (y − Q g), A = FᵀWF + diag(0, 1/τ²); ``H`` = A⁻¹FᵀW, and ``logdet`` = log det A − n_δ log(1/τ²)
+    enters the marginal likelihood of τ (the offsets integrated out).
+    """
+
+    F: np.ndarray  # (n, p) one-hot sessions, then sensors × sessions
+    n_session: int
+    w: np.ndarray  # (n,)
+    tau: float
+    H: np.ndarray  # (p, n)
+    logdet: float
+
+    @classmethod
+    def build(cls, r: NetworkReadings, w: np.ndarray, tau: float) -> OffsetModel:
+        n = r.y.size
+        F = np.zeros((n, r.n_session + r.n_groups))
+        F[np.arange(n), r.session] = 1.0
+        F[np.arange(n), r.n_session + r.group] = 1.0
+        pen = np.concatenate((np.zeros(r.n_session), np.full(r.n_groups, 1.0 / tau ** 2)))
+        # a tiny ridge on the session intercepts too: they are collinear with the sensors' offsets only through
+        # the penalty, which makes A invertible
+        A = F.T @ (F * w[:, None]) + np.diag(pen + 1e-9)
+        Ainv = np.linalg.inv(A)
+        sign, logdet = np.linalg.slogdet(A)
+        return cls(F, r.n_session, w, tau, Ainv @ (F.T * w[None, :]),
+                   float(logdet) - r.n_groups * math.log(1.0 / tau ** 2))
+
+
+def _profile(g: np.ndarray, r: NetworkReadings, om: OffsetModel):
+    """Per cell (rows of g): rate Q̂ ≥ 0, its variance, the log-likelihood and the residuals.
+
+    The offsets are the ridge solution of :class:`OffsetModel`; the log-likelihood profiles each sensor's noise,
+    −½ Σ_k n_k log(RSS_k/n_k), less the offsets' penalty ½ Σ δ²/τ².
+    """
+    k = r.group
+    n_k = np.bincount(k, minlength=r.n_groups).astype(float)
+    w = om.w
+    hy = om.H @ r.y
+    yt = r.y - om.F @ hy
+    hg = g @ om.H.T  # (cells, p)
+    gt = g - hg @ om.F.T
+    num = g @ (w * yt)
+    den = np.sum(g * w[None, :] * gt, axis=1)
+    q = np.where(den > 0, np.maximum(num / np.where(den > 0, den, 1.0), 0.0), 0.0)
+    res = yt[None, :] - q[:, None] * gt
+    beta = hy[None, :] - q[:, None] * hg
+    delta = beta[:, om.n_session:]
+    rss = np.zeros((g.shape[0], r.n_groups))
+    np.add.at(rss.T, k, (res * res).T)
+    rss = np.maximum(rss, 1e-12)
+    ll = -0.5 * np.sum(n_k * np.log(rss / n_k), axis=1) - 0.5 * np.sum(delta * delta, axis=1) / om.tau ** 2
+    sig2 = rss / n_k
+    var_q = 1.0 / np.maximum(np.sum(g * gt / sig2[:, k], axis=1), 1e-300)
+    return q, var_q, ll, res
+
+
+def _marginal(g: np.ndarray, r: NetworkReadings, om: OffsetModel) -> np.ndarray:
+    """Gaussian log-likelihood of the readings with the offsets integrated out, per cell (weights fixed)."""
+    q, _, _, res = _profile(g, r, om)
+    hy = om.H @ r.y
+    beta = hy[None, :] - q[:, None] * (g @ om.H.T)
+    delta = beta[:, om.n_session:]
+    quad = np.sum(res * res * om.w[None, :], axis=1) + np.sum(delta * delta, axis=1) / om.tau ** 2
+    return -0.5 * quad - 0.5 * om.logdet
+
+
+@dataclass
+class NetworkSource:
+    """The located source of a fixed network (local frame [m], rates [g/s])."""
+
+    east: float
+    north: float
+    height: float
+    rate_g_s: float
+    rate_ci90_g_s: tuple
+    log_bayes: float
+    cells: np.ndarray
+    mass: np.ndarray
+    resolution: float
+    tempering: float
+
+    def credible_radius(self, level: float = 0.9) -> float:
+        """Radius of the disc around the estimate holding ``level`` of the posterior mass [m]."""
+        d = np.hypot(self.cells[:, 0] - self.east, self.cells[:, 1] - self.north)
+        o = np.argsort(d)
+        k = int(np.searchsorted(np.cumsum(self.mass[o]), level))
+        return float(d[o][min(k, d.size - 1)] + self.resolution / 2)
+
+    def credible_polygon(self, level: float = 0.9):
+        """Union of the highest-posterior cells holding ``level`` of the mass."""
+        o = np.argsort(-self.mass)
+        k = int(np.searchsorted(np.cumsum(self.mass[o]), level)) + 1
+        h = self.resolution / 2
+        return unary_union([box(x - h, y - h, x + h, y + h) for x, y in self.cells[o[:k]]])
+
+
+class NetworkLocator:
+    """Locate one source in a fixed network's readings (see the module docstring).
+
+    Parameters
+    ----------
+    resolution, coarse_resolution : float
+        Fine and coarse cell sides [m].
+    margin : float
+        Distance beyond the network's extent searched [m].
+    heights : sequence of float
+        Release heights [m] (uniform prior).
+    spread_factors : sequence of float
+        Factors on the turbulence-based σy, σz marginalised with equal weights.
+    q_range : (float, float)
+        Log-uniform prior range of the rate [g/s].
+    stability : str
+        Class whose σθ is used when the readings carry no ``wind_dir_sd_deg``.
+    min_log_bayes : float
+        Evidence needed to report the source [nats].
+    random_state : int
+
+    Attributes
+    ----------
+    source_ : NetworkSource or None
+    log_bayes_ : float
+    readings_ : NetworkReadings
+    """
+
+    def __init__(self, resolution: float = 1.0, coarse_resolution: float = 4.0, margin: float = 60.0,
+                 heights=(0.3, 1.0, 3.0), spread_factors=SPREAD_FACTORS, q_range=(1e-4, 1e2), stability: str = "D",
+                 min_log_bayes: float = 8.0, initial_spreads=INITIAL_SPREADS_M, random_state: int = 0):
+        self.resolution = resolution
+        self.initial_spreads = initial_spreads
+        self.coarse_resolution = coarse_resolution
+        self.margin = margin
+        self.heights = heights
+        self.spread_factors = spread_factors
+        self.q_range = q_range
+        self.stability = stability
+        self.min_log_bayes = min_log_bayes
+        self.random_state = random_state
+
+    def _g(self, r: NetworkReadings, cx, cy, h, s, s0):
+        out = np.empty((cx.size, r.y.size))
+        _coupling(np.ascontiguousarray(cx), np.ascontiguousarray(cy), float(h), r.px, r.py, r.pz, r.start, r.u,
+                  r.sin_t, r.cos_t, r.tan_th * s, r.tan_ph * s, LAGRANGIAN_TIME_S, float(s0), out)
+        return out * r.ppb_per_g_m3
+
+    def _score(self, r, cx, cy, configs, om, beta, g_given=None):
+        """log p(y | cell) − log p(y | none), the rate integrated out (Laplace), per config and cell."""
+        lq_range = math.log(self.q_range[1] / self.q_range[0])
+        out, rates = [], []
+        for j, (h, s, s0) in enumerate(configs):
+            g = g_given[j] if g_given is not None else self._g(r, cx, cy, h, s, s0)
+            q, var_q, ll, _ = _profile(g, r, om)
+            qq = np.clip(q, self.q_range[0], self.q_range[1])
+            laplace = 0.5 * np.log(2 * np.pi * var_q) - np.log(qq * lq_range)
+            # the rate's likelihood is at most as wide as the prior: the Laplace term never adds evidence
+            laplace = np.minimum(laplace, 0.0)
+            out.append(beta * (ll - self._ll0) + np.where(q > 0, laplace, 0.0))
+            rates.append((q, var_q))
+        return np.stack(out), rates
+
+    def fit(self, survey: Survey, channel: str | None = None) -> NetworkLocator:
+        """Locate the source of ``channel`` (default: the first channel with a molar mass)."""
+        channel = channel or next(c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES)
+        r = network_readings(survey, channel, self.stability)
+        self.readings_ = r
+        n_k = np.bincount(r.group, minlength=r.n_groups).astype(float)
+        # noise per sensor and session from the offsets-only fit (twice: the weights enter the offsets)
+        w = np.ones(r.y.size)
+        for _ in range(2):
+            om = OffsetModel.build(r, w, TAU_GRID_PPB[-1])
+            res0 = r.y - om.F @ (om.H @ r.y)
+            sig2 = np.maximum(np.bincount(r.group, weights=res0 * res0, minlength=r.n_groups) / n_k, 1e-6)
+            w = 1.0 / sig2[r.group]
+        self._w = w
+        x0, x1, y0, y1 = r.extent
+        m, c = self.margin, self.coarse_resolution
+        xs = np.arange(x0 - m + c / 2, x1 + m, c)
+        ys = np.arange(y0 - m + c / 2, y1 + m, c)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys, indexing="ij"))
+        heights = list(self.heights)
+        mid = (heights[len(heights) // 2], 1.0, float(np.median(self.initial_spreads)))
+        # τ, the spread of the sensors' offsets, by empirical Bayes: the value under which the readings are most
+        # probable, the offsets integrated out and the source's position averaged over the coarse grid
+        g_coarse = self._g(r, gx, gy, *mid)
+        evid = [float(log_sum_exp(_marginal(g_coarse, r, OffsetModel.build(r, w, tau)))) for tau in TAU_GRID_PPB]
+        self.tau_ppb_ = float(TAU_GRID_PPB[int(np.argmax(evid))])
+        om = OffsetModel.build(r, w, self.tau_ppb_)
+        self._ll0 = float(_profile(np.zeros((1, r.y.size)), r, om)[2][0])
+        # tempering from the residual autocorrelation at the best coarse cell (readings are not independent)
+        coarse, rates = self._score(r, gx, gy, [mid], om, 1.0, g_given=[g_coarse])
+        best = int(np.argmax(coarse[0]))
+        _, _, _, res = _profile(g_coarse[best:best + 1], r, om)
+        self.tempering_ = _tempering(res[0], r)
+        coarse = coarse * self.tempering_  # (its Laplace term is small against the likelihood on a coarse cell)
+        post = np.exp(coarse[0] - log_sum_exp(coarse[0]))
+        o = np.argsort(-post)
+        keep = o[: int(np.searchsorted(np.cumsum(post[o]), 0.999)) + 1][:60]
+        sub = int(round(c / self.resolution))
+        offs = (np.arange(sub) + 0.5) * self.resolution - c / 2
+        fx = (gx[keep][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
+        fy = (gy[keep][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
+        nbr = []
+        for dx, dy in ((0, 0), (-c, 0), (c, 0), (0, -c), (0, c)):
+            nbr.append(np.column_stack((fx + dx, fy + dy)))
+        cells = np.unique(np.round(np.vstack(nbr), 3), axis=0)
+        configs = [(h, s, s0) for h in heights for s in self.spread_factors for s0 in self.initial_spreads]
+        lp, rates = self._score(r, cells[:, 0], cells[:, 1], configs, om, self.tempering_)
+        log_prior_cell = math.log(self.resolution ** 2 / ((x1 - x0 + 2 * m) * (y1 - y0 + 2 * m)))
+        lp = lp - math.log(len(configs)) + log_prior_cell
+        total = float(log_sum_exp(lp))
+        self.log_bayes_ = total
+        cell_mass = np.exp(log_sum_exp(lp, axis=0) - total)
+        cfg_mass = np.exp(lp - total)
+        i_map = int(np.argmax(cell_mass))
+        h_mass = cfg_mass.reshape(len(heights), -1).sum(axis=1)
+        # the rate: a mixture over (config, cell) of normals N(Q̂, var) with the posterior weights
+        rng = np.random.default_rng(self.random_state)
+        flat = cfg_mass.ravel()
+        pick = rng.choice(flat.size, size=4000, p=flat / flat.sum())
+        qs = np.concatenate([rates[j][0][None, :] for j in range(len(configs))]).ravel()[pick]
+        vs = np.concatenate([rates[j][1][None, :] for j in range(len(configs))]).ravel()[pick]
+        draws = np.maximum(qs + np.sqrt(vs) * rng.standard_normal(pick.size), self.q_range[0])
+        self.source_ = None
+        if total >= self.min_log_bayes:
+            self.source_ = NetworkSource(
+                east=float(cells[i_map, 0]), north=float(cells[i_map, 1]), height=float(h_mass @ np.array(heights)),
+                rate_g_s=float(np.median(draws)),
+                rate_ci90_g_s=(float(np.quantile(draws, 0.05)), float(np.quantile(draws, 0.95))), log_bayes=total,
+                cells=cells, mass=cell_mass, resolution=self.resolution, tempering=self.tempering_)
+        return self
+
+
+def _tempering(res: np.ndarray, r: NetworkReadings) -> float:
+    """(1 − ρ)/(1 + ρ) for the lag-1 autocorrelation ρ of each sensor's residual series (clipped to 0.05–1)."""
+    num = den = 0.0
+    for k in range(r.n_groups):
+        e = res[r.group == k]
+        e = e - e.mean()
+        if e.size > 2:
+            num += float(np.sum(e[1:] * e[:-1]))
+            den += float(np.sum(e * e))
+    rho = num / den if den > 0 else 0.0
+    return float(np.clip((1 - rho) / (1 + rho), 0.05, 1.0))
+
+
+def is_fixed_network(survey: Survey, tolerance_m: float = 2.0) -> bool:
+    """Whether every sensor of a survey stays within ``tolerance_m`` of where it started (a fixed record)."""
+    d = survey.data
+    plat = d["platform"].astype(str) if "platform" in d.columns else pd.Series("uav", index=d.index)
+    for _, g in d.groupby(plat):
+        e, n = g["east"].to_numpy(), g["north"].to_numpy()
+        if float(np.hypot(e - e[0], n - n[0]).max()) > tolerance_m:
+            return False
+    return True
