@@ -142,9 +142,10 @@ def _follow_up(out: Path, surveys: list, town_file: str, truth: dict, last_scena
     """Plan the follow-up over the top candidate of the coverage days, fly it, locate everything jointly.
 
     The candidate is the one of the coverage surveys' joint posterior (:func:`follow_up_candidates`) nearest the
-    campaign's top-ranked site (the first, the lab class first, without sites); the forecast is the last day's wind; the flight is that day's world an hour later. Returns the
-    plan's files, the follow-up survey, and the building the joint posterior of all surveys names for the
-    candidate (with its probability), or None when the coverage shows no candidate.
+    campaign's top-ranked site (the first, the lab class first, without sites); the forecast is the last day's
+    wind; the flight is that day's world an hour later. Returns the plan's files, the follow-up survey, and the
+    building the joint posterior of all surveys names for the candidate (with its probability), or None when the
+    coverage shows no candidate.
     """
     from shapely.geometry import MultiPoint
 

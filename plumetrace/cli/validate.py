@@ -60,3 +60,36 @@ def validate_dispersion_cmd(
         out.print(f"note: {note}", style="dim")
 
 
+
+
+@validate_app.command("release")
+@handle_errors
+def validate_release_cmd(
+    directory: Annotated[Path, typer.Argument(help="A controlled release: survey.csv (contract 1) and truth.json "
+                                                   "(e.g. ../shared/data/chilbolton/source_1).")],
+    pyelq: Annotated[bool, typer.Option("--pyelq/--no-pyelq", help="Also run pyELQ on the same readings.")] = True,
+    iterations: Annotated[int, typer.Option(help="pyELQ MCMC iterations.", min=100, max=100_000)] = 1000,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Locate a controlled release and score it against the truth, beside pyELQ run on the same readings."""
+    from plumetrace.bench.field_release import run_field_release
+
+    survey = directory / "survey.csv"
+    if not survey.is_file() or not (directory / "truth.json").is_file():
+        raise InputError("needs survey.csv and truth.json", directory)
+    result = run_field_release(survey, pyelq=pyelq, n_iter=iterations)
+    if json_output:
+        print_json(result)
+        return
+    truth = result["truth"]["sources"][0]
+    table = Table(title=f"controlled release {result['case']}: {truth['rate_g_s']:.3g} g/s", title_justify="left")
+    for col in ("method", "found", "error m", "rate g/s", "rate factor", "90 % region holds it", "seconds"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for name in ("plumetrace", "pyelq"):
+        r = result.get(name)
+        if r is None:
+            continue
+        table.add_row(name, "yes" if r.get("found") else "no", fmt(r.get("error_m"), 2), fmt(r.get("rate_g_s"), 3),
+                      fmt(r.get("rate_factor"), 2), {True: "yes", False: "no", None: "–"}[r.get("covered")],
+                      fmt(r.get("seconds"), 2))
+    out.print(table)

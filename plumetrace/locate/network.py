@@ -144,7 +144,8 @@ def network_readings(survey: Survey, channel: str, stability: str = "D") -> Netw
     species, unit = Survey.channel_parts(channel)
     temp, pres = mean_air(d)
     y = d[channel].to_numpy(float) * float(ppb_factor(unit, species, temp, pres))
-    ok = np.isfinite(y) & np.isfinite(d["wind_speed_mps"].to_numpy(float)) & np.isfinite(d["wind_dir_deg"].to_numpy(float))
+    ok = (np.isfinite(y) & np.isfinite(d["wind_speed_mps"].to_numpy(float))
+          & np.isfinite(d["wind_dir_deg"].to_numpy(float)))
     d = d.loc[ok]
     y = y[ok]
     sensor = d["platform"].astype(str).to_numpy() if "platform" in d.columns else np.full(len(d), "sensor")
@@ -207,6 +208,7 @@ class OffsetModel:
 
     @classmethod
     def build(cls, r: NetworkReadings, w: np.ndarray, tau: float) -> OffsetModel:
+        """The offsets of ``r``'s sessions and sensors under weights ``w`` and spread ``tau`` [ppb]."""
         n = r.y.size
         F = np.zeros((n, r.n_session + r.n_groups))
         F[np.arange(n), r.session] = 1.0
@@ -338,7 +340,7 @@ class NetworkLocator:
         return out * r.ppb_per_g_m3
 
     def _score(self, r, cx, cy, configs, om, beta, g_given=None):
-        """log p(y | cell) − log p(y | none), the rate integrated out (Laplace), per config and cell."""
+        """Log p(y | cell) − log p(y | none), the rate integrated out (Laplace), per config and cell."""
         lq_range = math.log(self.q_range[1] / self.q_range[0])
         out, rates = [], []
         for j, (h, s, s0) in enumerate(configs):
