@@ -315,6 +315,30 @@ def unit_prediction(obs, east: float, north: float, height: float, wind_offset_d
     return sensor_response(obs, g * obs.ppb_per_g_m3)
 
 
+def unit_predictions(obs, east: np.ndarray, north: np.ndarray, height: float, wind_offset_deg: float,
+                     stability_code: float, sigma_model, mixing_height: float | None = None) -> np.ndarray:
+    """:func:`unit_prediction` of many sources at once: (observations, sources) [ppb per g/s]."""
+    east, north = np.atleast_1d(np.asarray(east, float)), np.atleast_1d(np.asarray(north, float))
+    h = np.full(east.size, float(height))
+    label = stability_label(stability_code).item()
+    g = plume_coupling(obs.east, obs.north, obs.height, east, north, h, obs.wind_speed,
+                       obs.wind_from_deg + wind_offset_deg, label, model=sigma_model, mixing_height=mixing_height,
+                       min_wind_speed=0.5)
+    if obs.has_beams:
+        start, bx, by, bz = obs.beam_points()
+        owner = np.repeat(np.arange(len(obs)), np.diff(start))
+        gb = plume_coupling(bx, by, bz, east, north, h, obs.wind_speed[owner],
+                            obs.wind_from_deg[owner] + wind_offset_deg, label, model=sigma_model,
+                            mixing_height=mixing_height, min_wind_speed=0.5)
+        beam = np.diff(start) > 0
+        g = g.copy()
+        g[beam] = np.add.reduceat(gb, start[:-1][beam], axis=0) / np.diff(start)[beam][:, None]
+    g = g * obs.ppb_per_g_m3
+    if obs.response_time > 0:
+        g = np.column_stack([sensor_response(obs, g[:, k]) for k in range(g.shape[1])])
+    return g
+
+
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _reachable(ox, oy, theta, cx, cy, radius, spread, code, kind, table, out):
     """out[i] = whether any source within ``radius`` of (cx, cy) can put plume on observation i (see below)."""

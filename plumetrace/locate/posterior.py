@@ -281,7 +281,11 @@ class GridSearch:
         cfg = post.config
         g = self.prediction(obs, cfg["east"], cfg["north"], cfg["height"], cfg["offset"], cfg["code"], cfg["model"])
         q, _ = wls_rate(g, obs.enhancement, obs.variance)
-        pred = (cfg["q"] if math.isnan(q) else q) * g
+        return self.subtract_prediction(obs, (cfg["q"] if math.isnan(q) else q) * g, alpha)
+
+    @staticmethod
+    def subtract_prediction(obs: Observations, pred: np.ndarray, alpha: float) -> Observations:
+        """Observations with a predicted plume ``pred`` [ppb] subtracted, the variance grown by (α · pred)²."""
         out = Observations(**{**obs.__dict__})
         out.enhancement = obs.enhancement - pred
         out.variance = obs.variance + (alpha * pred) ** 2

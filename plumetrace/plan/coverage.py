@@ -15,7 +15,8 @@ probability is computed by Monte Carlo over
 with the peak of the time-averaged Gaussian plume (its σy includes the meander; :func:`plume_coupling`) at the
 crossing, reduced by the sensor's averaging over ``reading_s`` of track (the mean of a Gaussian of width σy over
 a window of speed × reading_s), against ``threshold_sigma`` × ``noise_ppb``. The plan takes the widest spacing
-(in steps of 5 m) that meets ``probability``; when none does, it exits naming the limit.
+that meets ``probability`` (doubling steps from 10 m find the bracket, bisection to 5 m the spacing); when none
+does, it exits naming the limit.
 """
 
 from __future__ import annotations
@@ -96,24 +97,30 @@ class CoveragePlanner:
     n_sources: int = 3000
     random_state: int = 0
 
-    def peak_ppb(self, x: np.ndarray, z: float, h: np.ndarray) -> np.ndarray:
-        """Peak [ppb] read at altitude z [m] crossing the plume x [m] downwind of a source at height h [m]."""
+    def peak_table(self, z: float, heights: np.ndarray) -> np.ndarray:
+        """Peaks [ppb] read at altitude z [m] at the distances :data:`PEAK_X_M` (rows), per release height."""
         u, _ = self.wind
-        heights = np.unique(np.round(np.asarray(h, float), 2))
         g = plume_coupling(PEAK_X_M, np.zeros_like(PEAK_X_M), np.full_like(PEAK_X_M, z), np.zeros_like(heights),
-                           np.zeros_like(heights), heights, u, 270.0, self.stability, model=self.dispersion)
+                           np.zeros_like(heights), heights, np.full_like(PEAK_X_M, u), np.full_like(PEAK_X_M, 270.0),
+                           self.stability, model=self.dispersion)
         sy, _ = dispersion_coefficients(PEAK_X_M, self.stability, self.dispersion)
         w = self.speed_mps * self.reading_s
         avg = np.where(w > 0, np.sqrt(2 * np.pi) * sy / w * erf(w / (2 * math.sqrt(2) * sy)), 1.0)
         ppb = mole_fraction(1e-3 * self.min_rate_g_s, SPECIES[self.species].molar_mass) * 1e9
-        table = g * (avg * ppb)[:, None]  # (x, height)
-        xi = np.clip(np.asarray(x, float), PEAK_X_M[0], PEAK_X_M[-1])
+        return g * (avg * ppb)[:, None]
+
+    def peak_ppb(self, x: np.ndarray, z: float, h: np.ndarray, table=None) -> np.ndarray:
+        """Peak [ppb] read at altitude z [m] crossing the plume x [m] downwind of a source at height h [m]."""
+        heights = np.unique(np.round(np.asarray(h, float), 2))
+        table = self.peak_table(z, heights) if table is None else table
+        xi = np.log(np.clip(np.asarray(x, float), PEAK_X_M[0], PEAK_X_M[-1]))
         hi = np.searchsorted(heights, np.round(np.asarray(h, float), 2))
-        out = np.empty(np.broadcast(xi, hi).shape)
         xb, hb = np.broadcast_arrays(xi, hi)
+        out = np.empty(xb.shape)
+        lx = np.log(PEAK_X_M)
         for k in range(heights.size):
             sel = hb == k
-            out[sel] = np.interp(np.log(xb[sel]), np.log(PEAK_X_M), table[:, k])
+            out[sel] = np.interp(xb[sel], lx, table[:, k])
         return np.where(np.asarray(x) > 0, out, 0.0)
 
     def detection_probability(self, legs: list[Leg], area: Polygon, altitude: float, rng=None) -> float:
@@ -127,6 +134,9 @@ class CoveragePlanner:
         down, cross = _axes(self.wind[1])
         s_along, s_cross = src @ down, src @ cross
         seen = np.zeros(len(src), dtype=bool)
+        heights = np.unique(h)
+        table = self.peak_table(altitude, heights)
+        threshold = self.threshold_sigma * self.noise_ppb
         for leg in legs:
             a, b = np.asarray(leg.start), np.asarray(leg.end)
             la, lb = a @ down, b @ down
@@ -138,8 +148,11 @@ class CoveragePlanner:
             ok &= (c_hit >= ca) & (c_hit <= cb)
             if not ok.any():
                 continue
-            peak = self.peak_ppb(np.where(ok, x / np.cos(theta), 1.0), altitude, h)
-            seen |= ok & (peak >= self.threshold_sigma * self.noise_ppb)
+            idx = np.flatnonzero(ok & ~seen)
+            if idx.size == 0:
+                continue
+            peak = self.peak_ppb(x[idx] / np.cos(theta[idx]), altitude, h[idx], table)
+            seen[idx] |= peak >= threshold
         return float(seen.mean())
 
     def legs_for(self, area: Polygon, airspace: Airspace, spacing: float, altitude: float) -> list[Leg]:
@@ -169,25 +182,46 @@ class CoveragePlanner:
                             "extend the authorisation", "--authorized")
         if self.species not in SPECIES:
             raise PlanError(f"no molar mass for species {self.species!r}", "--species")
-        best, best_p = None, 0.0
-        rng_seed = self.random_state
-        for spacing in SPACINGS_M:
-            legs = self.legs_for(area, airspace, float(spacing), airspace.alt_min)
-            if not legs:
-                continue
-            # the lowest altitude clear of every roof under the legs (one altitude for the whole survey)
-            altitude = max(airspace.min_altitude(leg.start, leg.end) for leg in legs)
-            if altitude > airspace.alt_max:
-                raise PlanError(f"the roofs under the legs need {altitude:g} m, above the altitude limit "
-                                f"{airspace.alt_max:g} m", "--alt-max-m")
-            for leg in legs:
-                leg.altitude = altitude
-            p = self.detection_probability(legs, area, altitude, np.random.default_rng(rng_seed))
-            if p >= self.probability:
-                best, best_p = (float(spacing), legs, altitude), p
-            elif best is not None:
+        cache: dict[float, tuple] = {}
+
+        def evaluate(spacing: float):
+            if spacing not in cache:
+                legs = self.legs_for(area, airspace, spacing, airspace.alt_min)
+                if not legs:
+                    cache[spacing] = (0.0, legs, airspace.alt_min)
+                    return cache[spacing]
+                # the lowest altitude clear of every roof under the legs (one altitude for the whole survey)
+                altitude = max(airspace.min_altitude(leg.start, leg.end) for leg in legs)
+                if altitude > airspace.alt_max:
+                    raise PlanError(f"the roofs under the legs need {altitude:g} m, above the altitude limit "
+                                    f"{airspace.alt_max:g} m", "--alt-max-m")
+                for leg in legs:
+                    leg.altitude = altitude
+                p = self.detection_probability(legs, area, altitude, np.random.default_rng(self.random_state))
+                cache[spacing] = (p, legs, altitude)
+            return cache[spacing]
+
+        # the probability falls with the spacing: doubling steps find the bracket, bisection (5 m) the widest
+        lo, hi = None, None
+        for spacing in (10.0, 20.0, 40.0, 80.0, 160.0, 320.0, float(SPACINGS_M[-1])):
+            if evaluate(spacing)[0] >= self.probability:
+                lo = spacing
+            else:
+                hi = spacing
                 break
-            best_p = max(best_p, p) if best is None else best_p
+        best, best_p = None, max(v[0] for v in cache.values())
+        if lo is not None:
+            hi = hi if hi is not None else lo
+            while hi - lo > 5.0:
+                mid = 5.0 * round((lo + hi) / 10.0)
+                if mid in (lo, hi):
+                    break
+                if evaluate(mid)[0] >= self.probability:
+                    lo = mid
+                else:
+                    hi = mid
+            p, legs, altitude = evaluate(lo)
+            best, best_p = (lo, legs, altitude), p
         if best is None:
             raise PlanError(f"a source of {self.min_rate_g_s:g} g/s is detected with probability at most {best_p:.2f} "
                             f"(wanted {self.probability:.2f}) even with legs 10 m apart at {airspace.alt_min:g} m or "

@@ -97,7 +97,8 @@ def test_cli_contract_three(tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"sources", "survey", "preset"} and data["preset"] == "survey"  # preset: an added key
+    # added keys: preset (the locator preset), candidates (evidence below the threshold)
+    assert set(data) == {"sources", "survey", "preset", "candidates"} and data["preset"] == "survey"
     assert set(data["survey"]) == {"samples", "hits", "duration_s"}
     src = data["sources"][0]
     for key in ("lat", "lon", "height_m", "species", "rate_g_s", "rate_ci90_g_s", "credible90_radius_m", "class",

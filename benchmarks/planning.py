@@ -1,0 +1,80 @@
+"""Planning speed: a coverage plan of 2 km × 2 km and a follow-up plan, against fixed patterns in this process.
+
+Usage: ``python benchmarks/planning.py [--repeats 3] [--json]``
+
+Baselines (run here, same airspace): for coverage, a lawnmower at a fixed 40 m spacing built by the same leg and
+sortie code without the physics search; for the follow-up, the crosswind ladder of the same budget
+(:func:`plumetrace.plan.patterns.fixed_pattern`). Targets (issue #16): coverage ≤ 2 s, follow-up ≤ 5 s on 2 cores.
+The airspace has an authorised square 400 m larger than the area and two no-fly discs; the follow-up candidate
+is a posterior 20 m × 8 m (along × across the wind) on 5 m cells, 0.1 g/s, with 7 × 7 houses around it.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+from shapely.geometry import Point, box
+
+from plumetrace.geo.buildings import Building
+from plumetrace.physics.sigmas import sigma_model
+from plumetrace.plan.airspace import Airspace
+from plumetrace.plan.coverage import CoveragePlanner
+from plumetrace.plan.followup import Candidate, FollowUpPlanner
+from plumetrace.plan.patterns import fixed_pattern
+from plumetrace.plan.route import default_home, sorties
+
+
+def _best(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    area = box(-1000, -1000, 1000, 1000)
+    air = Airspace(box(-1400, -1400, 1400, 1400), [Point(300, 200).buffer(80), Point(-500, -400).buffer(60)], 10, 120)
+    planner = CoveragePlanner(wind=(4.0, 250.0), min_rate_g_s=0.05)
+    planner.plan(area, air)  # compile once
+    t_cov, plan = _best(lambda: planner.plan(area, air), args.repeats)
+
+    def lawnmower():
+        legs = planner.legs_for(area, air, 40.0, air.alt_min)
+        return sorties(legs, air, default_home(air, (0.0, 0.0)), planner.speed_mps, air.alt_min, 25 * 60.0)
+
+    t_base, _ = _best(lawnmower, args.repeats)
+    x, y = np.meshgrid(np.arange(-60, 61, 5.0), np.arange(-60, 61, 5.0), indexing="ij")
+    cells = np.column_stack((x.ravel(), y.ravel()))
+    m = np.exp(-0.5 * ((cells[:, 0] / 20.0) ** 2 + (cells[:, 1] / 8.0) ** 2))
+    qg = np.logspace(-3, 1, 50)
+    qm = np.exp(-0.5 * ((np.log(qg) - np.log(0.1)) / 0.5) ** 2)
+    cand = Candidate("c1", cells, m / m.sum(), qg, qm / qm.sum(), 1.0, 3.0, sigma_model("briggs_rural"))
+    houses = [Building(f"h{i}{j}", box(i * 20 - 8, j * 20 - 8, i * 20 + 8, j * 20 + 8), 6.0)
+              for i in range(-3, 4) for j in range(-3, 4)]
+    fair = Airspace(box(-500, -500, 500, 500), [], 10, 60, buildings=houses)
+    fu = FollowUpPlanner(wind=(3.0, 270.0), budget_min=12.0, buildings=houses)
+    fu.fit([cand], fair)
+    t_fu, _ = _best(lambda: fu.fit([cand], fair), args.repeats)
+    t_lad, _ = _best(lambda: fixed_pattern("ladder", cand, fair, (3.0, 270.0), 12.0), args.repeats)
+    report = {"coverage_2km_s": t_cov, "coverage_spacing_m": plan.info["spacing_m"],
+              "coverage_sorties": len(plan.sorties), "lawnmower_40m_s": t_base, "coverage_ratio": t_cov / t_base,
+              "follow_up_s": t_fu, "ladder_s": t_lad, "follow_up_ratio": t_fu / t_lad}
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"coverage plan, 2 km × 2 km: {t_cov:.2f} s (legs {plan.info['spacing_m']:.0f} m apart, "
+          f"{len(plan.sorties)} sorties); fixed 40 m lawnmower by the same code: {t_base:.2f} s "
+          f"(ratio {t_cov / t_base:.1f}×)")
+    print(f"follow-up plan (12 min, one candidate, 49 houses): {t_fu:.2f} s; ladder of the same budget: "
+          f"{t_lad:.2f} s (ratio {t_fu / t_lad:.1f}×)")
+
+
+if __name__ == "__main__":
+    main()
