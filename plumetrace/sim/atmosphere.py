@@ -15,7 +15,10 @@ Gaussian of width σy, so long averages converge to :func:`plumetrace.physics.ga
   locator that reads wind from the survey does not see the wind at the source.
 
 With ``model="puff"`` the release is instead a train of puffs advected by the time-varying wind
-(direction = mean + meander angle), each with the relative spread f·σy (:func:`gaussian_puff`).
+(direction = mean + meander angle), each with the relative spread f·σy (:func:`gaussian_puff`). With
+``model="lagrangian"`` the relative plume comes from a Lagrangian stochastic particle model (Thomson 1987;
+:mod:`plumetrace.sim.lagrangian`) — not Gaussian in height or across the wind, with its own wind profile — and
+meanders like the default world's.
 
 References
 ----------
@@ -39,6 +42,8 @@ from plumetrace.physics.sigmas import dispersion_coefficients
 from plumetrace.physics.wind import power_law_exponent, wind_speed_power_law
 
 GRID_STEP_S = 1.0
+#: Particles per release height in the Lagrangian world.
+PARTICLES = 15_000
 
 
 def ou_process(rng: np.random.Generator, n: int, dt: float, time_scale: float) -> np.ndarray:
@@ -74,8 +79,8 @@ class Atmosphere:
     def __post_init__(self):
         if not 0 < self.relative_fraction <= 1:
             raise ValueError("relative_fraction must be in (0, 1]")
-        if self.model not in ("meander", "puff"):
-            raise ValueError("atmosphere model must be 'meander' or 'puff'")
+        if self.model not in ("meander", "puff", "lagrangian"):
+            raise ValueError("atmosphere model must be 'meander', 'puff' or 'lagrangian'")
 
     def speed_at(self, height):
         """Mean wind speed at a height [m] by the ISC3 power law from 10 m (floored at 2 m height)."""
@@ -102,6 +107,9 @@ class Weather:
             for _ in range(n_sources)
         ]
         self.t_start, self.t_end = t_start, t_end
+        if atmosphere.model == "lagrangian":  # particle plumes, one per release height, from their own stream
+            self._particle_seed = int(rng.integers(0, 2**31 - 1))
+            self._particle_plumes: dict = {}
 
     def _interp(self, series, t):
         return np.interp(t, self.grid, series)
@@ -142,6 +150,42 @@ class Weather:
         conc = gaussian_plume(e_shift, n_shift, height, src_east, src_north, src_height, 1.0, u,
                               np.rad2deg(theta), atm.stability, model=atm.dispersion,
                               mixing_height=atm.mixing_height, sigma_y_scale=f, min_wind_speed=0.3)
+        conc = conc * self._interp(self.intermittency[source_index], t)
+        if rate_factor is not None:
+            conc = conc * rate_factor(t_emit)
+        return conc
+
+    def particle_plume(self, height: float):
+        """The steady relative particle plume of a release height (computed once per height, 0.5 m steps)."""
+        from plumetrace.sim.lagrangian import ParticlePlume
+
+        key = round(float(height) * 2) / 2
+        if key not in self._particle_plumes:
+            self._particle_plumes[key] = ParticlePlume.run(
+                key, self.atm.wind_speed, self.atm.stability, self.atm.mixing_height,
+                relative_fraction=self.atm.relative_fraction, n_particles=PARTICLES,
+                seed=self._particle_seed + int(key * 2))
+        return self._particle_plumes[key]
+
+    def lagrangian_concentration(self, t, east, north, height, src_east, src_north, src_height, source_index,
+                                 rate_factor=None):
+        """Like :meth:`unit_concentration` in the particle world (:mod:`plumetrace.sim.lagrangian`).
+
+        The relative plume of the particle model, its axis meandering by √(1 − f²) σy(x) ξ(t − x/u), gusts and
+        intermittency as in the default world.
+        """
+        plume = self.particle_plume(src_height)
+        t = np.asarray(t, float)
+        theta = np.deg2rad(self.mean_direction(t))
+        s, c = np.sin(theta), np.cos(theta)
+        dx, dy = np.asarray(east) - src_east, np.asarray(north) - src_north
+        x = -(dx * s + dy * c)
+        y = dx * c - dy * s
+        t_emit = t - np.maximum(x, 0.0) / plume.u
+        f = self.atm.relative_fraction
+        y_c = np.sqrt(1 - f * f) * plume.sigma_y(x) * self._interp(self.meander, t_emit)
+        gust = np.maximum(self._interp(self.gust, t_emit), 0.3)
+        conc = plume.at(x, y - y_c, np.asarray(height, float)) / gust
         conc = conc * self._interp(self.intermittency[source_index], t)
         if rate_factor is not None:
             conc = conc * rate_factor(t_emit)

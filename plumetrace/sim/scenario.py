@@ -86,7 +86,7 @@ class AtmosphereSpec(_Base):
     direction_drift: Angle = 0.0
     temperature: Temperature = 288.15
     pressure: Pressure = Field(101325.0, gt=50000, lt=110000)
-    model: Literal["meander", "puff"] = "meander"
+    model: Literal["meander", "puff", "lagrangian"] = "meander"
 
     @field_validator("stability")
     @classmethod

@@ -340,7 +340,8 @@ def simulate(sc: Scenario, path: str | Path = "scenario.yaml", base: str | Path 
             unit = np.zeros(tr.time.size)
             share = 1.0 / len(em.points)
             for p in em.points:
-                fn = weather.puff_concentration if atm.model == "puff" else weather.unit_concentration
+                fn = {"puff": weather.puff_concentration, "lagrangian": weather.lagrangian_concentration}.get(
+                    atm.model, weather.unit_concentration)
                 unit += share * fn(tr.time, tr.east, tr.north, tr.height, p[0], p[1], em.height, idx,
                                    rate_factor=em.schedule.factor)
             for sp in emitted:
