@@ -32,11 +32,10 @@ from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.attribution import top_buildings
-from plumetrace.locate.grid import unit_predictions
-from plumetrace.locate.multi import best_pair, score_sources
+from plumetrace.locate.multi import backfit, joint_pair
 from plumetrace.locate.network import NetworkLocator, is_fixed_network
 from plumetrace.locate.observations import Observations, build_observations
-from plumetrace.locate.posterior import ChannelPosterior, EvidenceMap, GridSearch, lattice
+from plumetrace.locate.posterior import ChannelPosterior, EvidenceMap, GridSearch
 from plumetrace.locate.rates import rate_interval, wls_rate
 from plumetrace.locate.result import CandidateSource, SourceEstimate
 from plumetrace.physics.sigmas import sigma_model
@@ -300,10 +299,16 @@ class SourceLocator:
                 residual = self.search_.subtract(residual, post, self.subtract_error)
             mine = [p for p in self.posteriors_ if p.channel == channel]
             if mine and self.max_sources >= 2 and channel not in quiet:
-                mine = self._joint_pair(obs, mine)
+                heights = np.asarray(self.heights, float)
+                joint = joint_pair(self.search_, obs, mine, float(heights[len(heights) // 2]),
+                                   self.stability_weights_[0][0], self.subtract_error)
+                if joint is not mine:
+                    self.posteriors_ = [p for p in self.posteriors_ if all(p is not m for m in mine)] + joint
+                    mine = joint
             if len(mine) >= 2:
                 stage(f"refitting the {len(mine)} sources of {channel} jointly")
-                self._backfit(obs, mine)
+                for old, new in zip(list(mine), backfit(self.search_, obs, mine, self.subtract_error), strict=True):
+                    self.posteriors_[next(i for i, p in enumerate(self.posteriors_) if p is old)] = new
             if (self.candidate_min_log_bayes is not None and channel not in quiet and post is not None
                     and self.candidate_min_log_bayes <= post.log_bayes < self.min_log_bayes):
                 stage(f"candidate of {channel} below the evidence threshold")
@@ -396,56 +401,6 @@ class SourceLocator:
             obs = build_observations(survey, channel, bg, sig, lag, self.bin_s, wind=self.wind)
         self.observations_[channel] = obs
         return obs
-
-    def _joint_pair(self, obs: Observations, mine: list[ChannelPosterior]) -> list[ChannelPosterior]:
-        """Two sources found jointly where the one-at-a-time search merged them (:mod:`plumetrace.locate.multi`)."""
-        code0 = self.stability_weights_[0][0]
-        heights = np.asarray(self.heights, float)
-        h_mid = float(heights[len(heights) // 2])
-        beta = self.search_.beta
-        m, c = self.margin, self.coarse_resolution
-        cx, cy = lattice(obs.east.min() - m, obs.east.max() + m, obs.north.min() - m, obs.north.max() + m, c)
-
-        def predict(e, n):
-            return self.search_.prediction(obs, e, n, h_mid, 0.0, code0, 0)
-
-        def predict_many(o, e, n):
-            return unit_predictions(o, e, n, h_mid, 0.0, code0, self.sigma_models_[0], self.mixing_height)
-
-        pair = best_pair(obs, np.column_stack((cx, cy)), predict_many, beta, self.exclusion_radius)
-        sequential, _ = score_sources(obs, [self.search_.config_prediction(obs, p) for p in mine], beta)
-        if pair is None or pair[1] - sequential < self.min_log_bayes:
-            return mine
-        (a, b), _, q = pair
-        seeded = []
-        for k, other in enumerate((b, a)):
-            residual = self.search_.subtract_prediction(obs, q[1 - k] * predict(other[0], other[1]),
-                                                        self.subtract_error)
-            post = self.search_.posterior(residual, exclude=[(other[0], other[1])])
-            if post is None or post.log_bayes < self.min_log_bayes:
-                return mine
-            seeded.append(post)
-        self.posteriors_ = [p for p in self.posteriors_ if all(p is not m for m in mine)] + seeded
-        return seeded
-
-    def _backfit(self, obs: Observations, posts: list[ChannelPosterior]) -> None:
-        """Simultaneous sources of one gas refitted jointly: each re-located with the others' plumes explained away.
-
-        The sequential search finds the strongest source first, while the second's plume still adds to the data,
-        which pulls the first towards it; backfitting (Hastie & Tibshirani 1990, §5.2) re-locates each source in
-        turn on the observations with every other source's current plume subtracted (its variance inflated as
-        in the search), away from them, and keeps the refit when it still clears the evidence threshold.
-        """
-        for k in range(len(posts)):
-            rest = [p for j, p in enumerate(posts) if j != k]
-            residual = obs
-            for p in rest:
-                residual = self.search_.subtract(residual, p, self.subtract_error)
-            refit = self.search_.posterior(residual, exclude=[(p.east, p.north) for p in rest])
-            if refit is not None and refit.log_bayes >= self.min_log_bayes:
-                i = next(i for i, p in enumerate(self.posteriors_) if p is posts[k])
-                self.posteriors_[i] = refit
-                posts[k] = refit
 
     def _fit_network(self, survey: Survey, buildings, stage) -> SourceLocator:
         """A fixed network: each gas located by :class:`NetworkLocator` (offsets per sensor, measured spread)."""
