@@ -74,8 +74,8 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict) -> dict:
             "building_probability": e.building_probability}
 
 
-def run_follow_up_case(seed: int) -> dict:
-    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row)."""
+def run_follow_up_case(seed: int, locator: dict | None = None) -> dict:
+    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row); ``locator``: locator options."""
     t0 = time.perf_counter()
     sc = follow_up_scenario_spec(seed)
     frame = LocalFrame(sc.origin.lat, sc.origin.lon)
@@ -86,7 +86,8 @@ def run_follow_up_case(seed: int) -> dict:
     buildings = sim.town.buildings
     target = next(s for s in sim.truth["sources"] if s["target"])
     row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
-    loc = SourceLocator(lags=lags).fit(cov, buildings)
+    opts = {"lags": lags, **(locator or {})}
+    loc = SourceLocator(**opts).fit(cov, buildings)
     row["none"] = {**_score(loc, frame, target), "flight_min": 0.0}
     cands = follow_up_candidates(loc, MAX_TARGETS)
     if not cands:
@@ -114,7 +115,7 @@ def run_follow_up_case(seed: int) -> dict:
         fsim = simulate(fsc, f"<{fsc.name}>")
         fol = survey_from_dataframe(fsim.survey, channels, f"{sc.name}/{arm}.csv", frame)
         joint = merge_surveys([cov, fol], frame)
-        jl = SourceLocator(lags=lags).fit(joint, buildings)
+        jl = SourceLocator(**opts).fit(joint, buildings)
         row[arm] = {**_score(jl, frame, target), "flight_min": round(sum(s.time_s for s in sorties) / 60.0, 2),
                     "planned": True}
     row["seconds"] = time.perf_counter() - t0
@@ -148,18 +149,18 @@ def summarise_follow_up(rows: list[dict]) -> dict:
             "seconds": float(sum(r["seconds"] for r in rows))}
 
 
-def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None) -> dict:
+def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, locator: dict | None = None) -> dict:
     """Every case (on a Dask local cluster with ``workers`` > 1), summarised."""
     seeds = list(range(n))
     if workers and workers > 1:
         from plumetrace.pipeline import dask_executor
 
         with dask_executor(workers) as (ex, _):
-            rows = list(ex.map(run_follow_up_case, seeds))
+            rows = list(ex.map(run_follow_up_case, seeds, [locator] * n))
     else:
         rows = []
         for s in seeds:
-            rows.append(run_follow_up_case(s))
+            rows.append(run_follow_up_case(s, locator))
             if progress:
                 progress(rows[-1])
     return {"summary": summarise_follow_up(rows), "rows": rows}
