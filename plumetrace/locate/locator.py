@@ -165,9 +165,8 @@ class SourceLocator:
         Seed of the rate intervals' bootstrap; each interval draws from its own generator seeded with it, so a
         site's interval does not depend on the other sites.
     candidate_min_log_bayes : float or None
-        A channel whose next source falls short of ``min_log_bayes`` but reaches this evidence [nats] is searched
-        once more without the threshold, and its posterior listed in ``candidates_`` (for a follow-up flight);
-        None: no candidates.
+        A channel whose next source falls short of ``min_log_bayes`` but reaches this evidence [nats] keeps its
+        (fine-level) posterior, listed in ``candidates_`` (for a follow-up flight); None: no candidates.
     calibrate : bool
         Recompute each accepted posterior with the tempering its own misfit asks for (overdispersion and serial
         correlation of its residuals; :mod:`plumetrace.locate.calibration`), never sharper than the fixed one.
@@ -282,7 +281,7 @@ class SourceLocator:
             mixing_height=self.mixing_height,
             beta=min(1.0, self.bin_s / ERROR_CORRELATION_S), p_off=self.p_off, meander_sd_deg=self.meander_sd_,
             meander_block_s=self.meander_block_s, meander_offsets=MEANDER_OFFSETS, min_log_bayes=self.min_log_bayes,
-            exclusion_radius=self.exclusion_radius)
+            exclusion_radius=self.exclusion_radius, keep_rejected=self.candidate_min_log_bayes is not None)
         channels = self._channels()[: self.max_groups]
         quiet = self._quiet_channels(survey, channels) if self.quiet_channels else []
         self.posteriors_ = []
@@ -324,11 +323,8 @@ class SourceLocator:
                     new = self._calibrated(obs, old, [p for p in mine if p is not old])
                     self.posteriors_[next(i for i, p in enumerate(self.posteriors_) if p is old)] = new
             if (self.candidate_min_log_bayes is not None and channel not in quiet and post is not None
-                    and self.candidate_min_log_bayes <= post.log_bayes < self.min_log_bayes):
-                stage(f"candidate of {channel} below the evidence threshold")
-                weak = replace(self.search_, min_log_bayes=-math.inf).posterior(residual, exclude=found)
-                if weak is not None and weak.cells.size:
-                    self._weak.append((weak, "below the evidence threshold"))
+                    and post.cells.size and self.candidate_min_log_bayes <= post.log_bayes < self.min_log_bayes):
+                self._weak.append((post, "below the evidence threshold"))
             if self.evidence_resolution and len(residual) >= 10 and residual is obs and channel not in quiet:
                 # only channels where no source was accepted: after subtracting a strong plume the residual
                 # carries the model's misfit, which would add up across surveys into phantom sites

@@ -23,6 +23,10 @@ from scipy.optimize import nnls
 from plumetrace.locate.grid import ALPHA, NU, subset, unit_predictions
 from plumetrace.locate.posterior import lattice
 
+#: The pair search runs when this many observations stand this many σ above the sequential sources' plumes.
+UNEXPLAINED_SIGMA = 5.0
+UNEXPLAINED_MIN = 5
+
 
 def _t_loglik(r: np.ndarray, var: np.ndarray, nu: float = NU) -> float:
     return float(np.sum(-0.5 * (nu + 1.0) * np.log1p(r * r / (nu * var)) - 0.5 * np.log(var)))
@@ -92,11 +96,19 @@ def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: flo
 def joint_pair(search, obs, mine: list, height: float, code: float, subtract_error: float) -> list:
     """The channel's sources as a jointly found pair where that beats the one-at-a-time ones, else ``mine``.
 
-    The pair is screened on the coarse lattice of ``search`` (the central configuration: no wind offset, stability
+    Only when the sequential sources leave plume unexplained (at least :data:`UNEXPLAINED_MIN` observations above
+    :data:`UNEXPLAINED_SIGMA` after they are subtracted, with their model error) is the pair screened, on the
+    coarse lattice of ``search`` (the central configuration: no wind offset, stability
     ``code``, the first σ family, release ``height`` [m]); when it scores at least the evidence threshold above
     the sequential solution, each of its sources is searched on the full grid with the other's plume explained
     away (``subtract_error``), and both must clear the threshold.
     """
+    residual = obs
+    for p in mine:
+        residual = search.subtract(residual, p, subtract_error)
+    z = residual.enhancement / np.sqrt(residual.variance)
+    if int(np.sum(z > UNEXPLAINED_SIGMA)) < UNEXPLAINED_MIN:
+        return mine  # the sequential sources explain the data: no second plume is left to pair
     m, c = search.margin, search.coarse_resolution
     cx, cy = lattice(obs.east.min() - m, obs.east.max() + m, obs.north.min() - m, obs.north.max() + m, c)
 

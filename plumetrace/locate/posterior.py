@@ -205,6 +205,9 @@ class GridSearch:
     mid_level : bool
         Refine through a middle level at twice the fine spacing when the coarse spacing is an even multiple
         (≥ 4) of the fine one.
+    keep_rejected : bool
+        A posterior that reached the fine level but not the threshold keeps its cells, mass and configuration
+        (a candidate; its rate marginal is the search grid's), instead of only its evidence.
     """
 
     sigma_models: list
@@ -224,6 +227,7 @@ class GridSearch:
     min_log_bayes: float
     exclusion_radius: float
     mid_level: bool = True
+    keep_rejected: bool = False
 
     # -- configurations, meander --------------------------------------------------------------------------
     def configs(self) -> list[tuple[float, float, int, float]]:
@@ -383,7 +387,8 @@ class GridSearch:
         total = log_sum_exp(lq)  # the likelihood ratio averaged under the position prior: evidence vs no source
         if log_bayes is None:
             log_bayes = float(total)
-        if log_bayes < self.min_log_bayes:
+        weak = log_bayes < self.min_log_bayes
+        if weak and not self.keep_rejected:
             rejected = ChannelPosterior.rejected(obs, log_bayes)
             rejected.config["coarse_log_bayes"] = coarse_log_bayes
             return rejected
@@ -391,7 +396,11 @@ class GridSearch:
         h_mass = np.exp(log_sum_exp(lq, axis=(0, 1)) - total)
         best = np.unravel_index(int(np.argmax(lp)), lp.shape)
         i_map = int(np.argmax(cell_mass))
-        q_fine, q_mass = self._rate_posterior(obs, fx, fy, heights, configs, lq, total, meander)
+        if weak:  # a candidate below the threshold: the rate's marginal on the search grid (no refinement)
+            lqm = log_sum_exp(lp, axis=(0, 1, 2))
+            q_fine, q_mass = q, np.exp(lqm - log_sum_exp(lqm))
+        else:
+            q_fine, q_mass = self._rate_posterior(obs, fx, fy, heights, configs, lq, total, meander)
         cdf = np.cumsum(q_mass)
         logq = np.log(q_fine)
 
