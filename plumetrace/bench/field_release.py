@@ -12,12 +12,9 @@ their median. Errors are horizontal distances to the release; times exclude read
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -58,14 +55,13 @@ def run_pyelq_network(survey_path: Path, n_iter: int = 3000, seed: int = 0) -> d
     from pyelq.component.background import SpatioTemporalBackground
     from pyelq.component.error_model import BySensor
     from pyelq.component.offset import PerSensor
-    from pyelq.component.source_model import Normal
     from pyelq.coordinate_system import ENU, LLA
     from pyelq.meteorology.meteorology import Meteorology
     from pyelq.model import ELQModel
     from pyelq.sensor.beam import Beam
     from pyelq.sensor.sensor import SensorGroup
 
-    from plumetrace.bench.pyelq_baseline import _gas_species
+    from plumetrace.bench.pyelq_baseline import _gas_species, rj_source, run_model
     from plumetrace.geo.crs import LocalFrame
     from plumetrace.physics.species import SPECIES
 
@@ -105,31 +101,14 @@ def run_pyelq_network(survey_path: Path, n_iter: int = 3000, seed: int = 0) -> d
     ref = first.location.to_enu()
     corners = LLA(latitude=np.asarray(clat, float), longitude=np.asarray(clon, float), altitude=np.zeros(2)).to_enu(
         ref_latitude=ref.ref_latitude, ref_longitude=ref.ref_longitude, ref_altitude=ref.ref_altitude)
-    source = Normal()
-    source.emission_rate_mean = np.array([0.0])
-    source.initial_precision = np.array([1.0 / 2.5 ** 2])  # kg/h
-    source.reversible_jump = True
-    source.rate_num_sources = 1.0
-    source.update_precision = False
-    source.site_limits = np.array([[corners.east[0], corners.east[1]], [corners.north[0], corners.north[1]],
-                                   [0.0, 5.0]])
+    source = rj_source(corners, 5.0)
     error = BySensor()
     background = SpatioTemporalBackground()
     background.n_time = max(2, times.size // 10)
     background.spatial_dependence = False
     model = ELQModel(sensor_object=group, meteorology=met, gas_species=_gas_species("ch4", SPECIES["ch4"].molar_mass),
                      background=background, source_model=source, error_model=error, offset_model=PerSensor())
-    model.n_iter = int(n_iter)
-    np.random.seed(seed)  # noqa: NPY002 - openMCMC draws from NumPy's global generator
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            model.initialise()
-            model.to_mcmc()
-            model.run_mcmc()
-            model.from_mcmc()
-    seconds = time.perf_counter() - t0
+    seconds = run_model(model, n_iter, seed)
     comp = model.components["source"]
     loc = comp.all_source_locations
     east = np.asarray(loc.east, float).reshape(-1, model.n_iter)

@@ -59,6 +59,39 @@ def sigma_theta_deg(wind_from_deg: np.ndarray) -> float:
     return float(np.rad2deg(math.sqrt(-2.0 * math.log(max(r, 1e-12)))))
 
 
+def rj_source(corners, max_height: float):
+    """PyELQ's reversible-jump Gaussian source model over the ENU box ``corners`` (east, north) up to ``max_height``."""
+    from pyelq.component.source_model import Normal
+
+    source = Normal()
+    source.emission_rate_mean = np.array([0.0])
+    source.initial_precision = np.array([1.0 / 2.5**2])  # kg/h
+    source.reversible_jump = True
+    source.rate_num_sources = 1.0
+    source.update_precision = False
+    source.site_limits = np.array([[corners.east[0], corners.east[1]], [corners.north[0], corners.north[1]],
+                                   [0.0, max_height]])
+    return source
+
+
+def run_model(model, n_iter: int, seed: int) -> float:
+    """Run an ``ELQModel``'s MCMC (``n_iter`` iterations, NumPy's global generator seeded), quietly; seconds."""
+    import contextlib
+    import io
+
+    model.n_iter = int(n_iter)
+    np.random.seed(seed)  # noqa: NPY002 - openMCMC draws from NumPy's global generator
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # openMCMC chatter
+            model.initialise()
+            model.to_mcmc()
+            model.run_mcmc()
+            model.from_mcmc()
+    return time.perf_counter() - t0
+
+
 def run_pyelq(obs, frame, bounds: tuple[float, float, float, float], truth_xy: tuple[float, float],
               n_iter: int = 2000, seed: int = 0, sigma_theta_deg: float | None = None,
               max_height: float = 10.0) -> dict:
@@ -83,7 +116,6 @@ def run_pyelq(obs, frame, bounds: tuple[float, float, float, float], truth_xy: t
     import pandas as pd
     from pyelq.component.background import SpatioTemporalBackground
     from pyelq.component.error_model import BySensor
-    from pyelq.component.source_model import Normal
     from pyelq.coordinate_system import ENU, LLA
     from pyelq.meteorology.meteorology import Meteorology
     from pyelq.model import ELQModel
@@ -119,14 +151,7 @@ def run_pyelq(obs, frame, bounds: tuple[float, float, float, float], truth_xy: t
     clat, clon = frame.to_wgs84(np.array([x0, x1]), np.array([y0, y1]))
     corners = LLA(latitude=np.asarray(clat, float), longitude=np.asarray(clon, float), altitude=np.zeros(2)).to_enu(
         ref_latitude=ref.ref_latitude, ref_longitude=ref.ref_longitude, ref_altitude=ref.ref_altitude)
-    source = Normal()
-    source.emission_rate_mean = np.array([0.0])
-    source.initial_precision = np.array([1.0 / 2.5**2])  # kg/h
-    source.reversible_jump = True
-    source.rate_num_sources = 1.0
-    source.update_precision = False
-    source.site_limits = np.array([[corners.east[0], corners.east[1]], [corners.north[0], corners.north[1]],
-                                   [0.0, max_height]])
+    source = rj_source(corners, max_height)
     noise_ppm = float(np.sqrt(np.median(obs.variance))) / 1000.0
     source.coverage_detection = max(5.0 * noise_ppm, 1e-6)
     source.coverage_test_source = 3.6  # 1 g/s in kg/h
@@ -144,20 +169,7 @@ def run_pyelq(obs, frame, bounds: tuple[float, float, float, float], truth_xy: t
     model = ELQModel(sensor_object=group, meteorology=met,
                      gas_species=_gas_species(obs.species, SPECIES[obs.species].molar_mass),
                      background=background, source_model=source, error_model=error)
-    model.n_iter = int(n_iter)
-    np.random.seed(seed)  # noqa: NPY002 - openMCMC draws from NumPy's global generator
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import contextlib
-        import io
-
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # openMCMC chatter
-            model.initialise()
-            model.to_mcmc()
-            model.run_mcmc()
-            model.from_mcmc()
-    seconds = time.perf_counter() - t0
+    seconds = run_model(model, n_iter, seed)
     comp = model.components["source"]
     loc = comp.all_source_locations
     east = np.asarray(loc.east, float).reshape(-1, model.n_iter)

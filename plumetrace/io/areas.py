@@ -6,7 +6,6 @@ A file may hold a FeatureCollection, one Feature or a bare (Multi)Polygon geomet
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from shapely.geometry import Polygon, shape
 
 from plumetrace.exceptions import InputError
 from plumetrace.geo.crs import LocalFrame
+from plumetrace.io.jsonsafe import read_json_file
 
 
 def _geometries(data, path: Path):
@@ -37,6 +37,21 @@ def _geometries(data, path: Path):
         yield 1, data
 
 
+def wgs84_polygon(geom, path: Path, record: int):
+    """A GeoJSON (Multi)Polygon geometry as shapely, checked: readable, in WGS 84 (InputError naming the record)."""
+    if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+        kind = geom.get("type") if isinstance(geom, dict) else type(geom).__name__
+        raise InputError(f"geometry must be a Polygon or MultiPolygon, not {kind!r}", path, record, "geometry")
+    try:
+        g = shape(geom)
+    except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad coordinates
+        raise InputError(f"geometry cannot be read ({exc})", path, record, "geometry") from None
+    lon0, lat0, lon1, lat1 = g.bounds
+    if not (-180 <= lon0 <= lon1 <= 180 and -90 <= lat0 <= lat1 <= 90):
+        raise InputError("coordinates are not WGS 84 longitude/latitude", path, record, "geometry")
+    return g
+
+
 def read_polygons(path: str | Path, frame: LocalFrame | None = None) -> tuple[list[Polygon], LocalFrame]:
     """Read every polygon of a GeoJSON file into ``frame`` (by default one centred on them).
 
@@ -47,28 +62,10 @@ def read_polygons(path: str | Path, frame: LocalFrame | None = None) -> tuple[li
         (Multi)Polygon, coordinates outside WGS 84, or a polygon that is invalid or has no area.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a GeoJSON file", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not valid JSON ({exc})", path) from None
-    except RecursionError:
-        raise InputError("is not GeoJSON: its JSON is nested too deeply to read", path) from None
+    data = read_json_file(path, "GeoJSON")
     parsed = []
     for k, geom in _geometries(data, path):
-        if geom.get("type") not in ("Polygon", "MultiPolygon"):
-            raise InputError(f"geometry must be a Polygon or MultiPolygon, not {geom.get('type')!r}", path, k,
-                             "geometry")
-        try:
-            g = shape(geom)
-        except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad coordinates
-            raise InputError(f"geometry cannot be read ({exc})", path, k, "geometry") from None
-        lon0, lat0, lon1, lat1 = g.bounds
-        if not (-180 <= lon0 <= lon1 <= 180 and -90 <= lat0 <= lat1 <= 90):
-            raise InputError("coordinates are not WGS 84 longitude/latitude", path, k, "geometry")
+        g = wgs84_polygon(geom, path, k)
         parts = list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
         parsed.extend((k, p) for p in parts)
     if frame is None:

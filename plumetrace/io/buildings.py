@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 
 from plumetrace.exceptions import InputError
 from plumetrace.geo.buildings import Building
 from plumetrace.geo.crs import LocalFrame
+from plumetrace.io.areas import wgs84_polygon
+from plumetrace.io.jsonsafe import read_json_file
 
 DEFAULT_HEIGHT_M = 7.0
 
@@ -46,18 +48,7 @@ def read_buildings(path: str | Path, frame: LocalFrame | None = None, default_he
         (Multi)Polygon or is invalid, or coordinates outside WGS 84.
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder, not a buildings GeoJSON file", path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not valid JSON ({exc})", path) from None
-    except RecursionError:
-        raise InputError("is not GeoJSON: its JSON is nested too deeply to read", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror or exc})", path) from None
+    data = read_json_file(path, "buildings GeoJSON")
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InputError("expected a GeoJSON FeatureCollection", path, column="type")
     features = data.get("features")
@@ -80,16 +71,7 @@ def read_buildings(path: str | Path, frame: LocalFrame | None = None, default_he
         if fid in seen:
             raise InputError(f"duplicate building id {fid!r}", path, k, "properties.id")
         seen.add(fid)
-        geom = feat.get("geometry")
-        if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
-            raise InputError("geometry must be a Polygon or MultiPolygon", path, k, "geometry")
-        try:
-            poly = shape(geom)
-        except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad coordinates
-            raise InputError(f"geometry cannot be read ({exc})", path, k, "geometry") from None
-        lon0, lat0, lon1, lat1 = poly.bounds
-        if not (-180 <= lon0 <= lon1 <= 180 and -90 <= lat0 <= lat1 <= 90):
-            raise InputError("coordinates are not WGS 84 longitude/latitude", path, k, "geometry")
+        poly = wgs84_polygon(feat.get("geometry"), path, k)
         height = props.get("height_m", default_height)
         if isinstance(height, bool) or not isinstance(height, (int, float)) or not math.isfinite(height) or height < 0:
             raise InputError(f"height_m {height!r} is not a height in metres", path, k, "properties.height_m")

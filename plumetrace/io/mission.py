@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plumetrace.exceptions import InputError
+from plumetrace.io.jsonsafe import read_json_file
 from plumetrace.io.textsafe import kml_text
 
 #: MAVLink MAV_CMD numbers used by the missions (MAVLink common.xml).
@@ -107,12 +108,7 @@ def read_qgc_plan(path: str | Path) -> Mission:
         Naming the file and the item for a file that is not a plan, or an item of another command.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not a QGroundControl plan: not valid JSON ({exc})", path) from None
+    data = read_json_file(path, "QGroundControl plan")
     if not isinstance(data, dict) or data.get("fileType") != "Plan" or not isinstance(data.get("mission"), dict):
         raise InputError('is not a QGroundControl plan (no "fileType": "Plan" with a "mission")', path)
     m = data["mission"]
