@@ -9,7 +9,8 @@ site and no survey (only the leads shared with them, which issue #18 adds). Erro
 token.
 
 So far (issue #17's first part): ``/healthz``, ``/api/v1/me``, ``/api/v1/sites`` (filters: class, status,
-minimum confidence, bounding box; pagination), ``/api/v1/sites/{id}``, ``/api/v1/surveys``. Uploads, jobs, the
+minimum confidence, bounding box; pagination), ``/api/v1/sites/{id}``, ``/api/v1/surveys``, ``/api/v1/hits`` and
+``/api/v1/estimates`` (per survey, paged). Uploads, jobs, the
 web map at ``/`` and the session-cookie login are to come.
 """
 
@@ -112,6 +113,24 @@ def create_app(db_url: str | None = None) -> FastAPI:
             if r["id"] == site_id:
                 return r
         raise HTTPException(404, f"no site {site_id}")
+
+    @app.get("/api/v1/hits", tags=["surveys"])
+    def hits(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
+             survey: Annotated[int | None, Query(ge=1, description="only this survey's hits")] = None,
+             limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+             offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        """Plume events (hits) of the stored surveys, paged."""
+        rows = [h for h in request.app.state.store.hits() if survey is None or h.get("survey_id") == survey]
+        return {"total": len(rows), "offset": offset, "limit": limit, "hits": rows[offset:offset + limit]}
+
+    @app.get("/api/v1/estimates", tags=["surveys"])
+    def estimates(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
+                  survey: Annotated[int | None, Query(ge=1, description="only this survey's estimates")] = None,
+                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        """Single-survey source estimates (contract-3 records), paged."""
+        rows = [e for e in request.app.state.store.estimates() if survey is None or e.get("survey_id") == survey]
+        return {"total": len(rows), "offset": offset, "limit": limit, "estimates": rows[offset:offset + limit]}
 
     @app.get("/api/v1/surveys", tags=["surveys"])
     def surveys(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:

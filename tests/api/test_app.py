@@ -9,10 +9,11 @@ from plumetrace.store import Store
 from tests.api.test_accounts import PW
 
 ROLES = ("admin", "analyst", "reviewer", "partner")
-ENDPOINTS = ("/api/v1/me", "/api/v1/sites", "/api/v1/sites/1", "/api/v1/surveys")
-#: expected status per role (with a site 1 in the store); partners see no site and no survey
-EXPECTED = {"admin": (200, 200, 200, 200), "analyst": (200, 200, 200, 200), "reviewer": (200, 200, 200, 200),
-            "partner": (200, 403, 403, 403)}
+ENDPOINTS = ("/api/v1/me", "/api/v1/sites", "/api/v1/sites/1", "/api/v1/surveys", "/api/v1/hits",
+             "/api/v1/estimates")
+#: expected status per role (with a site 1 in the store); partners see no site, survey, hit or estimate
+EXPECTED = {"admin": (200,) * 6, "analyst": (200,) * 6, "reviewer": (200,) * 6,
+            "partner": (200, 403, 403, 403, 403, 403)}
 
 
 @pytest.fixture
