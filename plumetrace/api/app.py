@@ -41,6 +41,12 @@ def _error(status: int, message: str, headers: dict | None = None) -> JSONRespon
                         headers=headers)
 
 
+def _page(rows: list[dict], key: str, survey: int | None, limit: int, offset: int) -> dict:
+    """One page of rows (of one survey when given) with the total."""
+    rows = [r for r in rows if survey is None or r.get("survey_id") == survey]
+    return {"total": len(rows), "offset": offset, "limit": limit, key: rows[offset:offset + limit]}
+
+
 def allow(*roles: str):
     """The dependency of an endpoint that ``roles`` may call: the caller's :class:`Principal`, or 401 / 403."""
 
@@ -120,8 +126,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
              offset: Annotated[int, Query(ge=0)] = 0) -> dict:
         """Plume events (hits) of the stored surveys, paged."""
-        rows = [h for h in request.app.state.store.hits() if survey is None or h.get("survey_id") == survey]
-        return {"total": len(rows), "offset": offset, "limit": limit, "hits": rows[offset:offset + limit]}
+        return _page(request.app.state.store.hits(), "hits", survey, limit, offset)
 
     @app.get("/api/v1/estimates", tags=["surveys"])
     def estimates(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
@@ -129,8 +134,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict:
         """Single-survey source estimates (contract-3 records), paged."""
-        rows = [e for e in request.app.state.store.estimates() if survey is None or e.get("survey_id") == survey]
-        return {"total": len(rows), "offset": offset, "limit": limit, "estimates": rows[offset:offset + limit]}
+        return _page(request.app.state.store.estimates(), "estimates", survey, limit, offset)
 
     @app.get("/api/v1/surveys", tags=["surveys"])
     def surveys(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
