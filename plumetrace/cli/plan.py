@@ -34,9 +34,9 @@ def _positive(name: str, value: float | None, upper: float = math.inf) -> None:
         raise InputError(f"{name}: {value!r} must be a number in (0, {upper:g}]")
 
 
-def _airspace(frame, authorized, no_fly, buildings, alt_min, alt_max, work_area):
+def _airspace(frame, authorized, no_fly, footprints, alt_min, alt_max, work_area):
+    """The airspace from the option files, in ``frame``; ``footprints``: buildings already read (or [])."""
     from plumetrace.io.areas import read_polygons
-    from plumetrace.io.buildings import read_buildings
     from plumetrace.plan.airspace import Airspace
 
     auth = None
@@ -51,8 +51,7 @@ def _airspace(frame, authorized, no_fly, buildings, alt_min, alt_max, work_area)
         else:
             auth = polys[0]
     zones = read_polygons(no_fly, frame)[0] if no_fly is not None else []
-    foot = read_buildings(buildings, frame)[0] if buildings is not None else []
-    return Airspace(auth, zones, alt_min, alt_max, buildings=foot, work_area=work_area)
+    return Airspace(auth, zones, alt_min, alt_max, buildings=footprints or [], work_area=work_area)
 
 
 def _report(result: dict, json_output: bool, title: str, info: dict) -> None:
@@ -111,7 +110,10 @@ def coverage_cmd(
     polys, frame = read_polygons(area)
     if len(polys) != 1:
         raise InputError(f"the area must be one polygon, not {len(polys)}", area)
-    air = _airspace(frame, authorized, no_fly, buildings, alt_min_m, alt_max_m, polys[0])
+    from plumetrace.io.buildings import read_buildings
+
+    foot = read_buildings(buildings, frame)[0] if buildings is not None else []
+    air = _airspace(frame, authorized, no_fly, foot, alt_min_m, alt_max_m, polys[0])
     planner = CoveragePlanner(wind=w, min_rate_g_s=min_rate_g_s, species=species.lower(), noise_ppb=noise_ppb,
                               threshold_sigma=threshold_sigma, probability=probability, stability=stability.upper(),
                               speed_mps=speed_mps, endurance_min=endurance_min)
@@ -166,7 +168,7 @@ def follow_up_cmd(
 
     work = MultiPoint(survey.data[["east", "north"]].to_numpy()[:: max(1, survey.n_samples // 2000)]).convex_hull \
         .buffer(200.0)
-    air = _airspace(survey.frame, authorized, no_fly, buildings, alt_min_m, alt_max_m, work)
+    air = _airspace(survey.frame, authorized, no_fly, air_buildings, alt_min_m, alt_max_m, work)
     planner = FollowUpPlanner(wind=w, budget_min=budget_min, speed_mps=speed_mps, noise_ppb=noise_ppb,
                               endurance_min=endurance_min, buildings=air.buildings or None)
     planner.fit(targets, air)

@@ -367,7 +367,6 @@ class NetworkLocator:
             res0 = r.y - om.F @ (om.H @ r.y)
             sig2 = np.maximum(np.bincount(r.group, weights=res0 * res0, minlength=r.n_groups) / n_k, 1e-6)
             w = 1.0 / sig2[r.group]
-        self._w = w
         x0, x1, y0, y1 = r.extent
         m, c = self.margin, self.coarse_resolution
         xs = np.arange(x0 - m + c / 2, x1 + m, c)

@@ -153,3 +153,13 @@ def friction_velocity_from_wind(
     z0 = np.asarray(roughness_length, dtype=np.float64)
     psi = stability_correction_momentum(z, obukhov_length)
     return np.asarray(wind_speed, dtype=np.float64) * von_karman / (np.log((z + z0) / z0) - psi)
+
+
+def wind_axes(wind_from_deg: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Unit vectors (east, north) of the downwind and crosswind directions of a wind blowing from ``wind_from_deg``.
+
+    The direction is meteorological (where the wind comes from, clockwise from north); downwind is opposite it,
+    crosswind is (cos θ, −sin θ) for θ = ``wind_from_deg``, the axis every crosswind leg and plume offset uses.
+    """
+    th = np.deg2rad(float(wind_from_deg))
+    return np.array([-np.sin(th), -np.cos(th)]), np.array([np.cos(th), -np.sin(th)])

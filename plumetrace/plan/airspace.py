@@ -138,9 +138,10 @@ class Airspace:
             if max(a[2], b[2]) > self.alt_max + 1e-6 or lo < self.alt_min - 1e-6:
                 out.append(f"segment {i + 1} at {lo:g}–{max(a[2], b[2]):g} m is outside the altitude limits "
                            f"{self.alt_min:g}–{self.alt_max:g} m")
-            if self._tree is not None and lo < self.roof_height(a, b) + self.roof_clearance - 1e-6:
+            roof = self.roof_height(a, b) if self._tree is not None else 0.0
+            if self._tree is not None and lo < roof + self.roof_clearance - 1e-6:
                 out.append(f"segment {i + 1} at {lo:g} m is less than {self.roof_clearance:g} m above a roof of "
-                           f"{self.roof_height(a, b):g} m")
+                           f"{roof:g} m")
         return out
 
     # -- legs and transits ----------------------------------------------------------------------------------

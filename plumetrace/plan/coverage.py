@@ -33,6 +33,7 @@ from plumetrace.physics.plume import plume_coupling
 from plumetrace.physics.sigmas import dispersion_coefficients
 from plumetrace.physics.species import SPECIES, mole_fraction
 from plumetrace.physics.stability import sigma_theta_class_centre, stability_code
+from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
 from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties
 
@@ -40,13 +41,6 @@ from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties
 SPACINGS_M = np.arange(10.0, 400.1, 5.0)
 #: Downwind distances of the peak table [m] (log-spaced; beyond 2 km a drone survey does not resolve a source).
 PEAK_X_M = np.geomspace(1.0, 2000.0, 160)
-
-
-def _axes(wind_from_deg: float):
-    th = math.radians(wind_from_deg)
-    down = np.array([-math.sin(th), -math.cos(th)])
-    cross = np.array([math.cos(th), -math.sin(th)])
-    return down, cross
 
 
 @dataclass
@@ -131,7 +125,7 @@ class CoveragePlanner:
         h = np.round(h * 2) / 2  # 0.5 m steps: a small peak table
         theta = np.deg2rad(rng.normal(0.0, float(sigma_theta_class_centre(float(stability_code(self.stability)))),
                                       size=len(src)))
-        down, cross = _axes(self.wind[1])
+        down, cross = wind_axes(self.wind[1])
         s_along, s_cross = src @ down, src @ cross
         seen = np.zeros(len(src), dtype=bool)
         heights = np.unique(h)
@@ -157,7 +151,7 @@ class CoveragePlanner:
 
     def legs_for(self, area: Polygon, airspace: Airspace, spacing: float, altitude: float) -> list[Leg]:
         """Crosswind legs ``spacing`` apart over ``area`` (and one spacing downwind of it), cut to the airspace."""
-        down, cross = _axes(self.wind[1])
+        down, cross = wind_axes(self.wind[1])
         pts = np.asarray(area.exterior.coords)
         al, cr = pts @ down, pts @ cross
         sigma_theta = math.radians(float(sigma_theta_class_centre(float(stability_code(self.stability)))))

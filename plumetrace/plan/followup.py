@@ -31,8 +31,9 @@ from plumetrace.physics.plume import plume_coupling
 from plumetrace.physics.sigmas import dispersion_coefficients
 from plumetrace.physics.species import SPECIES, mole_fraction
 from plumetrace.physics.stability import stability_label
+from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
-from plumetrace.plan.route import FlightPlan, Leg, default_home, sortie_time, sorties
+from plumetrace.plan.route import CLIMB_RATE_MPS, TURN_TIME_S, FlightPlan, Leg, default_home, sortie_time, sorties
 
 #: Time over which the model errors of neighbouring readings are correlated [s] (the locator's tempering).
 ERROR_CORRELATION_S = 5.0
@@ -72,11 +73,6 @@ class Candidate:
     def mean(self) -> np.ndarray:
         """Posterior mean position (east, north) [m]."""
         return self.mass @ self.cells / max(float(self.mass.sum()), 1e-300)
-
-
-def _axes(wind_from_deg: float):
-    th = math.radians(wind_from_deg)
-    return np.array([-math.sin(th), -math.cos(th)]), np.array([math.cos(th), -math.sin(th)])
 
 
 @dataclass
@@ -191,7 +187,7 @@ class FollowUpPlanner:
     # -- candidate legs -----------------------------------------------------------------------------------
     def candidate_legs(self, cand: Candidate, airspace: Airspace) -> list[Leg]:
         """Crosswind legs downwind of the candidate and along-wind legs through its plume, at a few altitudes."""
-        down, cross = _axes(self.wind[1])
+        down, cross = wind_axes(self.wind[1])
         m = cand.mean
         d = cand.cells - m
         sd_cross = math.sqrt(max(float(cand.mass @ (d @ cross) ** 2) / cand.mass.sum(), 25.0))
@@ -295,7 +291,7 @@ class FollowUpPlanner:
         alt0 = max(airspace.alt_min, min(leg.altitude for leg in legs))
         chosen: list[Leg] = []
         gains, info_now = [], 0.0
-        pos, t_used = np.array([home[0], home[1], alt0]), 2 * alt0 / 2.0
+        pos, t_used = np.array([home[0], home[1], alt0]), 2 * alt0 / CLIMB_RATE_MPS
         while True:
             best = None
             for k, leg in enumerate(legs):
@@ -304,9 +300,10 @@ class FollowUpPlanner:
                 if gain <= 1e-3:
                     continue
                 for lg in (leg, leg.reversed()):
-                    trans = float(np.hypot(*(lg.start - pos[:2]))) / self.speed_mps + abs(lg.altitude - pos[2]) / 2.0
-                    back = float(np.hypot(*(lg.end - home[:2]))) / self.speed_mps + lg.altitude / 2.0
-                    cost = trans + lg.length / self.speed_mps + 12.0
+                    trans = (float(np.hypot(*(lg.start - pos[:2]))) / self.speed_mps
+                             + abs(lg.altitude - pos[2]) / CLIMB_RATE_MPS)
+                    back = float(np.hypot(*(lg.end - home[:2]))) / self.speed_mps + lg.altitude / CLIMB_RATE_MPS
+                    cost = trans + lg.length / self.speed_mps + 4 * TURN_TIME_S
                     if t_used + cost + back > budget:
                         continue
                     score = gain / cost

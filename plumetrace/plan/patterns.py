@@ -15,8 +15,9 @@ import math
 import numpy as np
 
 from plumetrace.exceptions import PlanError
+from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
-from plumetrace.plan.followup import Candidate, _axes
+from plumetrace.plan.followup import Candidate
 from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties
 
 PATTERNS = ("ladder", "orbit")
@@ -43,7 +44,7 @@ def fixed_pattern(kind: str, cand: Candidate, airspace: Airspace, wind: tuple[fl
     """A ``ladder`` or ``orbit`` follow-up over one candidate within ``budget_min`` of flight."""
     if kind not in PATTERNS:
         raise ValueError(f"pattern must be one of {PATTERNS}")
-    down, cross = _axes(wind[1])
+    down, cross = wind_axes(wind[1])
     m = cand.mean
     home = default_home(airspace, m if home is None else home)
     budget_s, endurance_s = 60.0 * budget_min, None if endurance_min is None else 60.0 * endurance_min

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plumetrace.physics.wind import wind_axes
 from plumetrace.sim.atmosphere import ou_process
 
 
@@ -36,13 +37,6 @@ class Track:
     dt: float
 
 
-def _crosswind_axes(wind_from_deg: float):
-    th = np.deg2rad(wind_from_deg)
-    downwind = np.array([-np.sin(th), -np.cos(th)])
-    cross = np.array([np.cos(th), -np.sin(th)])
-    return downwind, cross
-
-
 def lawnmower(center, width: float, height: float, spacing: float, altitudes, wind_from_deg: float,
               margin: float = 0.0) -> np.ndarray:
     """Waypoints (east, north, alt) of crosswind legs covering a rectangle centred on ``center``.
@@ -50,7 +44,7 @@ def lawnmower(center, width: float, height: float, spacing: float, altitudes, wi
     The rectangle's axes follow the wind: legs run across the wind (``width`` long, plus ``margin`` at each
     end) and step downwind by ``spacing`` over ``height``.
     """
-    downwind, cross = _crosswind_axes(wind_from_deg)
+    downwind, cross = wind_axes(wind_from_deg)
     c = np.asarray(center, float)
     n_legs = max(int(np.floor(height / spacing)) + 1, 2)
     offsets = np.linspace(-height / 2, height / 2, n_legs)
@@ -67,7 +61,7 @@ def lawnmower(center, width: float, height: float, spacing: float, altitudes, wi
 
 def curtain(center, distance: float, width: float, altitudes, wind_from_deg: float) -> np.ndarray:
     """Stacked crosswind transects ``distance`` downwind of ``center`` (a vertical flux plane)."""
-    downwind, cross = _crosswind_axes(wind_from_deg)
+    downwind, cross = wind_axes(wind_from_deg)
     mid = np.asarray(center, float) + distance * downwind
     pts = []
     for k, alt in enumerate(altitudes):
