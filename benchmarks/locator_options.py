@@ -9,10 +9,14 @@ still runs them):
   prints the top-ranked site's class and distance to the hidden lab;
 * ``urban``: the whole suite with the urban σ family only (what the removed ``urban_with_buildings`` did, as
   ``dispersion="briggs_urban"``), to compare with ``plumetrace bench accuracy``;
-* ``beams``: the synthetic network of seven open-path beams of ``tests/locate/test_beams.py`` located with the
-  default release heights and with ground-level ones (error, rate, height, 90 % radius);
-* ``chilbolton``: Chilbolton source 1 (``../shared/data/chilbolton``) as it stands: the evidence of its best
-  source, each beam's noise σ and CH4 percentiles;
+* ``beams``: the synthetic network of seven open-path beams of ``tests/locate/test_beams.py`` (seeds 3, 4, 5)
+  through the fixed-network path (error, rate, 90 % radius, τ, tempering);
+* ``chilbolton``: Chilbolton source 1 (``../shared/data/chilbolton``) as ``plumetrace locate`` finds it, and each
+  beam's CH4 percentiles;
+* ``pair``: two simultaneous sources 60 m apart across the wind (scores, errors, rates);
+* ``joint``: two synthetic surveys 30° apart in wind, located alone and jointly (90 % radii);
+* ``calibrate``: the ``calibrate`` option on follow-up benchmark cases 2 and 6;
+* ``particles``: the Lagrangian particle world's centre-line concentration over Briggs' Gaussian plume;
 * ``lag``: the lag model on the benchmark survey of `plumetrace bench speed` (seeds 11, 12, 13: no lag given,
   shift, response, meander) and on the eight seeded surveys of ``tests/locate/test_calibration.py``;
 * ``lag-suite``: shift against response on 16 suite scenarios;
@@ -32,7 +36,8 @@ still runs them):
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
-    WHAT: demo, urban, beams, chilbolton, lag, lag-suite, curtain, settings, oracle, inline, alongwind, kernel
+    WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, particles, lag, lag-suite, curtain, settings, oracle,
+          inline, alongwind, kernel
 """
 
 from __future__ import annotations
@@ -61,24 +66,30 @@ def urban() -> None:
 
 
 def beams() -> None:
-    """The synthetic beam network, default and ground-level release heights."""
+    """The synthetic beam network of tests/locate/test_beams.py, seeds 3, 4, 5, through the fixed-network path."""
     import math
     import sys
     from pathlib import Path
+
+    from shapely.geometry import Point
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from plumetrace.locate import SourceLocator
     from tests.locate.test_beams import _network
 
-    survey, src, rate = _network()
-    for name, kw in (("default heights", {}), ("heights 0.3, 1, 2 m", {"heights": (0.3, 1.0, 2.0)})):
-        s = SourceLocator(stability="D", **kw).fit(survey).sources_[0]
-        print(f"{name}: {math.hypot(s.east - src[0], s.north - src[1]):.1f} m, rate {s.rate_g_s / rate:.2f} × the "
-              f"truth, height {s.height_m:.1f} m, 90 % radius {s.credible90_radius_m:.1f} m", flush=True)
+    for seed in (3, 4, 5):
+        survey, src, rate = _network(seed=seed)
+        loc = SourceLocator(stability="D").fit(survey)
+        s, net = loc.sources_[0], loc.network_["ch4_ppm"]
+        print(f"seed {seed}: {math.hypot(s.east - src[0], s.north - src[1]):.2f} m, rate {s.rate_g_s / rate:.2f} × "
+              f"the truth, 90 % radius {s.credible90_radius_m:.2f} m (holds the source: "
+              f"{s.credible90.buffer(1e-6).covers(Point(src[0], src[1]))}), τ {net.tau_ppb_:g} ppb, "
+              f"tempering {net.tempering_:.2f}", flush=True)
 
 
 def chilbolton() -> None:
-    """Chilbolton source 1 through the locator as it stands."""
+    """Chilbolton source 1 through ``plumetrace locate`` as it stands, and each beam's CH4 percentiles."""
+    import json
     import sys
     from pathlib import Path
 
@@ -86,21 +97,87 @@ def chilbolton() -> None:
 
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
+    from plumetrace.bench.field_release import run_plumetrace
     from plumetrace.io.survey import read_survey
-    from plumetrace.locate import SourceLocator
     from tests.conftest import SHARED_DATA
 
-    survey = read_survey(SHARED_DATA / "chilbolton" / "source_1" / "survey.csv")
-    loc = SourceLocator().fit(survey)
-    post = loc.search_.posterior(loc.observations_["ch4_ppm"])
-    print(f"sources {len(loc.sources_)}; evidence of the best source {post.log_bayes:.1f} nats", flush=True)
-    stats = loc.detector_.channel_stats_
-    d = survey.data
-    for r in stats.itertuples():
-        v = d.loc[d["platform"] == r.platform, "ch4_ppm"].to_numpy()
-        q = np.percentile(v, [5, 50, 95])
-        print(f"{r.platform}: noise σ {r.sigma:.2f} ppm; CH4 5 / 50 / 95 % {q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f} ppm",
-              flush=True)
+    path = SHARED_DATA / "chilbolton" / "source_1" / "survey.csv"
+    print(json.dumps(run_plumetrace(path)), flush=True)
+    d = read_survey(path).data
+    for beam, g in d.groupby("platform"):
+        q = np.percentile(g["ch4_ppm"].to_numpy(), [5, 50, 95])
+        print(f"{beam}: CH4 5 / 50 / 95 % {q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f} ppm", flush=True)
+
+
+def joint() -> None:
+    """Two synthetic surveys 30° apart in wind (tests/locate/test_joint.py): 90 % radii alone and jointly."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from plumetrace.io.survey import merge_surveys
+    from plumetrace.locate import SourceLocator
+    from tests.locate.test_locator import synthetic_survey
+
+    a = synthetic_survey(0.003, seed=1, wind=(4.0, 270.0))
+    b = synthetic_survey(0.003, seed=2, wind=(4.0, 240.0))
+    for name, s in (("wind from 270°", a), ("wind from 240°", b), ("jointly", merge_surveys([a, b], a.frame))):
+        e = SourceLocator(stability="D", dispersion="briggs_rural").fit(s).sources_[0]
+        print(f"{name}: 90 % radius {e.credible90_radius_m:.1f} m", flush=True)
+
+
+def pair() -> None:
+    """Two sources 60 m apart across the wind (tests/locate/test_multi.py): scores and the sources found."""
+    import math
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from plumetrace.locate import SourceLocator
+    from plumetrace.locate.multi import score_sources
+    from tests.locate.test_multi import SOURCES, two_source_survey
+
+    loc = SourceLocator(stability="D", dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(two_source_survey(1))
+    obs, search = loc.observations_["ch4_ppm"], loc.search_
+
+    def score(cells):
+        return score_sources(obs, [search.prediction(obs, x, y, h, 0.0, 3.0) for x, y, h in cells], search.beta)[0]
+
+    print(f"tempered log-likelihood: merged source upwind {score([(-62.5, 10.0, 1.8)]):.0f}, either true one "
+          f"{max(score([s]) for s in SOURCES):.0f}, the true pair {score(SOURCES):.0f}", flush=True)
+    for x, y, _ in SOURCES:
+        e = min(loc.sources_, key=lambda e: math.hypot(e.east - x, e.north - y))
+        print(f"source at ({x:g}, {y:g}): found {math.hypot(e.east - x, e.north - y):.1f} m away, "
+              f"{e.rate_g_s:.2f} g/s", flush=True)
+
+
+def calibrate() -> None:
+    """The calibrate option on follow-up benchmark cases 2 and 6 (every arm, with and without)."""
+    from plumetrace.bench.follow_up import run_follow_up_case
+
+    for seed in (2, 6):
+        for cal in (False, True):
+            r = run_follow_up_case(seed, {"calibrate": cal})
+            arms = {a: (r[a]["error_m"] and round(r[a]["error_m"], 1), r[a]["covered"]) for a in
+                    ("none", "adaptive", "ladder")}
+            print(f"seed {seed}, calibrate={cal}: (error m, 90 % holds the lab) {arms}; {r['seconds']:.0f} s",
+                  flush=True)
+
+
+def particles() -> None:
+    """The particle world against Briggs' Gaussian plume: 1 m release, 4 m/s, 2 m receptor, 20,000 particles."""
+    import numpy as np
+
+    from plumetrace.physics.plume import gaussian_plume
+    from plumetrace.sim.lagrangian import ParticlePlume
+
+    for st in ("B", "D", "E"):
+        p = ParticlePlume.run(1.0, 4.0, st, None, relative_fraction=1.0, n_particles=20_000, seed=1)
+        for x in (20.0, 50.0, 100.0, 300.0):
+            c = p.at(np.array([x]), np.array([0.0]), np.array([2.0]))[0]
+            g = float(np.ravel(gaussian_plume(x, 0.0, 2.0, 0.0, 0.0, 1.0, 1.0, 4.0, 270.0, st,
+                                              model="briggs_rural"))[0])
+            print(f"class {st}, {x:g} m: particles / Gaussian = {c / g:.2f}", flush=True)
 
 
 LAG_SUBSET = "01_*,03_*,06_*,08_*,09_*,10_*,12_*,13_*,14_*,15_*,16_*,21_*,22_*,23_*,25_*,32_*"
@@ -333,11 +410,13 @@ def curtain() -> None:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "lag", "lag-suite", "curtain", "settings",
-                                     "oracle", "inline", "alongwind", "kernel"])
+    ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "pair", "joint", "calibrate", "particles",
+                                     "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
+                                     "kernel"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
-    simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "lag": lag, "lag-suite": lag_suite,
+    simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
+              "calibrate": calibrate, "particles": particles, "lag": lag, "lag-suite": lag_suite,
               "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
               "kernel": kernel}
     if args.what in simple:

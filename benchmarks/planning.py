@@ -34,11 +34,30 @@ def _best(fn, repeats):
     return min(times), out
 
 
+def examples() -> None:
+    """1 km², wind 4 m/s from 250°, class D, 2 ppb noise, a no-fly disc of 80 m radius in the middle."""
+    from plumetrace.exceptions import PlanError
+
+    area = box(0, 0, 1000, 1000)
+    air = Airspace(box(-300, -300, 1300, 1300), [Point(500, 500).buffer(80)], 10, 120)
+    for q in (0.02, 0.05, 0.2):
+        try:
+            p = CoveragePlanner(wind=(4.0, 250.0), min_rate_g_s=q).plan(area, air)
+            print(f"{q:g} g/s: legs {p.info['spacing_m']:g} m apart at {p.info['altitude_m']:g} m, P = "
+                  f"{p.info['detection_probability']:.2f}, {p.flight_s / 60:.1f} min in {len(p.sorties)} sorties")
+        except PlanError as exc:
+            print(f"{q:g} g/s: exit 2 — {exc}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--examples", action="store_true", help="the 1 km² coverage examples of docs/planning.md")
     args = ap.parse_args()
+    if args.examples:
+        examples()
+        return
     area = box(-1000, -1000, 1000, 1000)
     air = Airspace(box(-1400, -1400, 1400, 1400), [Point(300, 200).buffer(80), Point(-500, -400).buffer(60)], 10, 120)
     planner = CoveragePlanner(wind=(4.0, 250.0), min_rate_g_s=0.05)
