@@ -12,7 +12,6 @@ their median. Errors are horizontal distances to the release; times exclude read
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -20,7 +19,24 @@ from pathlib import Path
 import numpy as np
 
 
-def run_plumetrace(survey_path: Path) -> dict:
+def read_truth(directory: Path) -> dict:
+    """``truth.json`` of a release: ``sources[0]`` with ``lat``, ``lon``, ``rate_g_s`` (InputError if not)."""
+    from plumetrace.exceptions import InputError
+    from plumetrace.io.jsonsafe import read_json_file
+
+    path = Path(directory) / "truth.json"
+    truth = read_json_file(path, "truth JSON")
+    src = truth.get("sources") if isinstance(truth, dict) else None
+    if not isinstance(src, list) or not src or not isinstance(src[0], dict):
+        raise InputError('needs "sources": [{"lat", "lon", "rate_g_s"}, …]', path, column="sources")
+    for key in ("lat", "lon", "rate_g_s"):
+        v = src[0].get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"sources[0].{key} must be a number", path, column=f"sources.{key}")
+    return truth
+
+
+def run_plumetrace(survey_path: Path, truth: dict | None = None) -> dict:
     """``plumetrace locate`` on the record: position, rate, 90 % region, time."""
     from shapely.geometry import Point
 
@@ -28,7 +44,7 @@ def run_plumetrace(survey_path: Path) -> dict:
     from plumetrace.locate import SourceLocator
 
     survey = read_survey(survey_path)
-    truth = json.loads((survey_path.parent / "truth.json").read_text())["sources"][0]
+    truth = (truth or read_truth(survey_path.parent))["sources"][0]
     te, tn = (float(v) for v in survey.frame.to_local(truth["lat"], truth["lon"]))
     t0 = time.perf_counter()
     loc = SourceLocator().fit(survey)
@@ -49,7 +65,7 @@ def _factor(rate: float | None, truth: dict) -> float | None:
     return max(r, 1.0 / r)
 
 
-def run_pyelq_network(survey_path: Path, n_iter: int = 3000, seed: int = 0) -> dict:
+def run_pyelq_network(survey_path: Path, n_iter: int = 3000, seed: int = 0, truth: dict | None = None) -> dict:
     """PyELQ on the same record (module docstring)."""
     import pandas as pd
     from pyelq.component.background import SpatioTemporalBackground
@@ -63,10 +79,11 @@ def run_pyelq_network(survey_path: Path, n_iter: int = 3000, seed: int = 0) -> d
 
     from plumetrace.bench.pyelq_baseline import _gas_species, rj_source, run_model
     from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.survey import read_survey
     from plumetrace.physics.species import SPECIES
 
-    d = pd.read_csv(survey_path)
-    truth = json.loads((survey_path.parent / "truth.json").read_text())["sources"][0]
+    d = read_survey(survey_path).data  # the same checks as plumetrace's own read
+    truth = (truth or read_truth(survey_path.parent))["sources"][0]
     times = np.sort(d["time"].unique())
     group = SensorGroup()
     for name, g in d.groupby("sensor_id"):
@@ -134,10 +151,10 @@ def run_pyelq_network(survey_path: Path, n_iter: int = 3000, seed: int = 0) -> d
 
 def run_field_release(survey_path: Path, pyelq: bool = True, n_iter: int = 3000) -> dict:
     """Both methods on one record, in this process."""
-    out = {"case": str(survey_path.parent.name), "truth": json.loads((survey_path.parent / "truth.json").read_text()),
-           "plumetrace": run_plumetrace(survey_path)}
+    truth = read_truth(survey_path.parent)
+    out = {"case": str(survey_path.parent.name), "truth": truth, "plumetrace": run_plumetrace(survey_path, truth)}
     if pyelq:
-        out["pyelq"] = run_pyelq_network(survey_path, n_iter=n_iter)
+        out["pyelq"] = run_pyelq_network(survey_path, n_iter=n_iter, truth=truth)
         p, e = out["plumetrace"], out["pyelq"]
         if p.get("found") and e.get("found"):
             out["speed_ratio"] = e["seconds"] / p["seconds"]

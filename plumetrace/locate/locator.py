@@ -446,7 +446,7 @@ class SourceLocator:
         out = []
         for channel in [c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES]:
             stage(f"locating {channel} in the fixed network")
-            net = NetworkLocator(stability=self.stability_, min_log_bayes=self.min_log_bayes,
+            net = NetworkLocator(stability=self.stability_, min_log_bayes=self.min_log_bayes, wind=self.wind,
                                  random_state=self.random_state).fit(survey, channel)
             self.network_[channel] = net
             src = net.source_

@@ -41,6 +41,7 @@ import pandas as pd
 from shapely.geometry import box
 from shapely.ops import unary_union
 
+from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey, mean_air, ppb_factor
 from plumetrace.numerics import log_sum_exp
 from plumetrace.physics.sigmas import dispersion_coefficients
@@ -138,9 +139,22 @@ class NetworkReadings:
     extent: tuple
 
 
-def network_readings(survey: Survey, channel: str, stability: str = "D") -> NetworkReadings:
-    """One channel of a fixed network as :class:`NetworkReadings` (beams as points 1 m apart)."""
-    d = survey.data
+def network_readings(survey: Survey, channel: str, stability: str = "D",
+                     wind: tuple[float, float] | None = None) -> NetworkReadings:
+    """One channel of a fixed network as :class:`NetworkReadings` (beams as points 1 m apart).
+
+    ``wind`` (speed [m/s], from [deg]) replaces the survey's wind. Raises InputError (naming the file) for a record
+    without wind or in a calm, as the drone path does.
+    """
+    d = survey.data.copy()
+    if wind is not None:
+        d["wind_speed_mps"], d["wind_dir_deg"] = float(wind[0]), float(wind[1])
+    elif not survey.has_wind:
+        raise InputError("the survey has no wind (wind_speed_mps, wind_dir_deg); give one with --wind "
+                         "SPEED_MPS@FROM_DEG", survey.path)
+    elif not np.any(d["wind_speed_mps"].to_numpy(dtype=float) > 0):
+        raise InputError("the wind speed is 0 on every row: in a calm a plume has no direction to locate a source "
+                         "along; give the wind with --wind SPEED_MPS@FROM_DEG", survey.path, column="wind_speed_mps")
     species, unit = Survey.channel_parts(channel)
     temp, pres = mean_air(d)
     y = d[channel].to_numpy(float) * float(ppb_factor(unit, species, temp, pres))
@@ -310,6 +324,10 @@ class NetworkLocator:
         Class whose σθ is used when the readings carry no ``wind_dir_sd_deg``.
     min_log_bayes : float
         Evidence needed to report the source [nats].
+    initial_spreads : sequence of float
+        Source sizes marginalised (initial spread added in quadrature) [m].
+    wind : (speed, from_deg), optional
+        A fixed wind instead of the readings' own.
     random_state : int
 
     Attributes
@@ -321,8 +339,10 @@ class NetworkLocator:
 
     def __init__(self, resolution: float = 1.0, coarse_resolution: float = 4.0, margin: float = 60.0,
                  heights=(0.3, 1.0, 3.0), spread_factors=SPREAD_FACTORS, q_range=(1e-4, 1e2), stability: str = "D",
-                 min_log_bayes: float = 8.0, initial_spreads=INITIAL_SPREADS_M, random_state: int = 0):
+                 min_log_bayes: float = 8.0, initial_spreads=INITIAL_SPREADS_M, wind: tuple[float, float] | None = None,
+                 random_state: int = 0):
         self.resolution = resolution
+        self.wind = wind
         self.initial_spreads = initial_spreads
         self.coarse_resolution = coarse_resolution
         self.margin = margin
@@ -357,7 +377,7 @@ class NetworkLocator:
     def fit(self, survey: Survey, channel: str | None = None) -> NetworkLocator:
         """Locate the source of ``channel`` (default: the first channel with a molar mass)."""
         channel = channel or next(c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES)
-        r = network_readings(survey, channel, self.stability)
+        r = network_readings(survey, channel, self.stability, self.wind)
         self.readings_ = r
         n_k = np.bincount(r.group, minlength=r.n_groups).astype(float)
         # noise per sensor and session from the offsets-only fit (twice: the weights enter the offsets)

@@ -98,3 +98,28 @@ def test_a_fixed_network_of_beams_is_located():
     # (the default finds 5 m and five times the rate); with ground-level heights the rate comes back
     s = SourceLocator(stability="D", heights=(0.3, 1.0, 2.0)).fit(survey).sources_[0]
     assert math.hypot(s.east - src[0], s.north - src[1]) < 15.0 and rate / 2 < s.rate_g_s < 2 * rate
+
+
+def test_a_fixed_network_without_wind_or_in_a_calm_exits_2(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from plumetrace.cli import app
+
+    survey, _, _ = _network(minutes=20)
+    cols = ["time", "lat", "lon", "alt_m", "end_lat", "end_lon", "end_alt_m", "ch4_ppm", "sensor_id"]
+    runner = CliRunner()
+    survey.data[cols].to_csv(tmp_path / "nowind.csv", index=False)
+    r = runner.invoke(app, ["locate", str(tmp_path / "nowind.csv"), "--json"])
+    assert r.exit_code == 2 and "no wind" in r.stderr and "nowind.csv" in r.stderr
+    calm = survey.data[cols + ["wind_dir_deg"]].assign(wind_speed_mps=0.0)
+    calm.to_csv(tmp_path / "calm.csv", index=False)
+    r = runner.invoke(app, ["locate", str(tmp_path / "calm.csv"), "--json"])
+    assert r.exit_code == 2 and "calm" in r.stderr
+    r = runner.invoke(app, ["locate", str(tmp_path / "nowind.csv"), "--wind", "2.5@45", "--json"])
+    assert r.exit_code == 0 and "sources" in json.loads(r.stdout)  # a given wind serves the network too
+    survey.data[cols + ["wind_speed_mps", "wind_dir_deg"]].to_csv(tmp_path / "survey.csv", index=False)
+    (tmp_path / "truth.json").write_text('{"sources": [{"lat": "north"}]}')
+    r = runner.invoke(app, ["validate", "release", str(tmp_path), "--no-pyelq"])
+    assert r.exit_code == 2 and "truth.json" in r.stderr
