@@ -115,6 +115,9 @@ def run_demo(out: str | Path = "plumetrace-demo", seed: int = 7, days: int = 3, 
         top = summary.sites[0] if summary.sites else None
         follow = _follow_up(out, surveys, town_file, truth, flights / f"day{days}" / "scenario.yaml", lags, top)
         if follow is not None:
+            store.add_plan("follow-up", "follow-up", follow["flight_min"], follow["plan_paths"],
+                           document=json.loads(Path(follow["plan"]).read_text()),
+                           meta={"candidate": follow["candidate"], "expected_gain_nats": follow["expected_gain_nats"]})
             surveys.append(Path(follow["survey"]))
             summary = run_campaign([Path(follow["survey"])], store, locator={"lags": lags, **(locator or {})},
                                    buildings=town_file, progress=progress, console=console)

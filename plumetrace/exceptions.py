@@ -52,3 +52,16 @@ class PlanError(InputError):
     def __init__(self, message: str, limit: str, path: str | None = None):
         self.limit = limit
         super().__init__(f"{message} [limit: {limit}]", path, None, None)
+
+
+class LeadError(PlumetraceError):
+    """A lead step that is refused.
+
+    ``status`` says how (404 not visible, 403 not allowed, 409 wrong state, 422 bad value), ``message`` why. The
+    API answers with that status; the command line exits 2.
+    """
+
+    def __init__(self, status: int, message: str):
+        self.status = int(status)
+        self.message = message
+        super().__init__(message)

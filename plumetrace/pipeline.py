@@ -122,7 +122,8 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
     d = survey.data
     hits = [{"t_start": float(e.t_start), "t_end": float(e.t_end), "lat": float(e.lat), "lon": float(e.lon),
              "channels": list(e.channels), "peak_sigma": float(e.peak_sigma), "source_class": e.label,
-             "class_probability": float(e.probability)} for e in loc.detector_.events_]
+             "class_probability": float(e.probability), "details": _event_details(e)}
+            for e in loc.detector_.events_]
     platform = None
     if "platform" in d.columns and d["platform"].notna().any():
         platform = str(d["platform"].dropna().iloc[0])
@@ -134,11 +135,73 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         survey_id=None, start_time=float(d["time"].iloc[0]), end_time=float(d["time"].iloc[-1]),
         channels=list(survey.channels),
         extent=(float(d["east"].min()), float(d["east"].max()), float(d["north"].min()), float(d["north"].max())),
-        maps=list(loc.evidence_.values()), estimates=[source_record(e, frame) for e in loc.sources_], hits=hits,
+        maps=list(loc.evidence_.values()),
+        estimates=[{**source_record(e, frame), "posterior_cells": posterior_cells(e.posterior)} for e in loc.sources_],
+        hits=hits,
         content_hash=content_hash(survey), path=str(path), format="survey-csv", platform=platform,
         n_samples=int(len(d)), wind_source=survey.metadata.get("wind_source"), stability=loc.stability_,
         meta=meta, seconds=time.perf_counter() - t0, preset=preset,
+        samples=kept_samples(d, survey.channels, loc.detector_.background_),
     )
+
+
+def _keep_buildings(store, path) -> None:
+    """Keep the campaign's footprints in the store (for the map), once they read as buildings."""
+    from plumetrace.io.buildings import read_buildings
+    from plumetrace.io.jsonsafe import read_json_file
+
+    read_buildings(path)
+    store.set_buildings(read_json_file(path, "buildings GeoJSON"))
+
+
+#: Most posterior cells of an estimate kept in the store (the most probable; for the map's heat overlay).
+KEPT_CELLS = 4000
+
+
+def posterior_cells(posterior) -> dict | None:
+    """The most probable cells of an estimate's posterior (campaign frame [m]) for the map's overlay."""
+    import numpy as np
+
+    if posterior is None or getattr(posterior, "mass", None) is None or posterior.mass.size == 0:
+        return None
+    order = np.argsort(-posterior.mass)[:KEPT_CELLS]
+    order = order[posterior.mass[order] >= 1e-4 * posterior.mass[order[0]]]
+    return {"resolution": float(posterior.resolution),
+            "east": np.round(posterior.cells[order, 0], 2).tolist(),
+            "north": np.round(posterior.cells[order, 1], 2).tolist(),
+            "mass": [float(f"{v:.4g}") for v in posterior.mass[order]]}
+
+
+#: Most rows of a survey kept in the store for maps and evidence plots (every k-th row beyond it).
+KEPT_SAMPLES = 20_000
+
+
+def kept_samples(data, channels, background) -> dict:
+    """The readings kept for the map and the evidence plots: time, position, each channel and its background."""
+    import numpy as np
+
+    stride = max(1, -(-len(data) // KEPT_SAMPLES))
+    cols = ["time", "lat", "lon", "alt_m", *channels]
+    values = [data[c].to_numpy(float)[::stride] for c in cols]
+    for c in channels:
+        values.append(background[c].to_numpy(float)[::stride])
+    return {"columns": cols + [f"background:{c}" for c in channels], "stride": stride,
+            "values": np.column_stack(values)}
+
+
+def _event_details(e) -> dict:
+    """What the evidence panel shows of an event: its peak, peaks and ratios, the class posterior, the wind."""
+    import math
+
+    def num(v):
+        return float(v) if v is not None and math.isfinite(float(v)) else None
+
+    ratios = {k: {kk: num(vv) if isinstance(vv, (int, float)) else vv for kk, vv in r.items()}
+              for k, r in (e.ratios or {}).items()}
+    return {"event": e.id, "t_peak": num(e.t_peak), "peak": {k: num(v) for k, v in e.peak.items()},
+            "ratios": ratios, "reference": e.reference,
+            "probabilities": {k: num(v) for k, v in (e.probabilities or {}).items()},
+            "wind_speed_mps": num(e.wind_speed_mps), "wind_dir_deg": num(e.wind_dir_deg), "platform": e.platform}
 
 
 def fuse_store(store, fuser=None) -> tuple[list, dict]:
@@ -287,6 +350,10 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
         if origin is None:  # the first readable survey fixes the campaign frame
             origin = store.set_campaign_origin(survey.frame.lat0, survey.frame.lon0)
     skipped = len(skipped_files)
+    if buildings and todo:
+        _keep_buildings(store, buildings)
+    if locator and todo:
+        store.set_setting("campaign_locator", locator)  # uploads through the service are analysed the same way
     ingested, analysis_s = 0, 0.0
     peak = psutil.Process().memory_info().rss
     bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),

@@ -1,7 +1,8 @@
 """Architecture contracts: the layer order, no import cycle, physics pure, no module over 600 lines.
 
 Layers, lowest first (DESIGN.md): base (exceptions, units, numerics) → physics → geo → io → validation → detect
-→ locate → fuse → plan → store → pipeline → demo → api → cli. A module may import from its own layer and any
+→ locate → fuse → plan → store → pipeline → leads → demo → web → api → cli. A module may import from its own
+layer and any
 lower one, never a higher one — lazy imports inside functions included. The simulator (``sim``) and the
 benchmarks (``bench``) sit beside the stack, above what they use: no layer below ``demo`` imports them, and sim
 never imports bench.
@@ -19,7 +20,7 @@ PHYSICS_ALLOWED = {"numpy", "scipy", "numba", "math", "__future__", "dataclasses
 MAX_LINES = 600
 
 LAYERS = ["base", "physics", "geo", "io", "validation", "detect", "locate", "fuse", "plan", "store", "pipeline",
-          "demo", "api", "cli"]
+          "leads", "demo", "web", "api", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 BASE = {"plumetrace", "plumetrace.exceptions", "plumetrace.units", "plumetrace.numerics"}
 SIDE = {"sim", "bench"}  # beside the stack

@@ -175,3 +175,13 @@ def organisations(store) -> list[dict]:
         users = list(s.scalars(select(User)))
         return [{"id": o.id, "name": o.name, "partner": bool(o.partner),
                  "users": sum(1 for u in users if u.org_id == o.id)} for o in orgs]
+
+
+def principal_of(store, username: str) -> Principal:
+    """The principal of a registered, active user (the command line's ``--as USER``)."""
+    with store.session() as s:
+        u = s.scalar(select(User).where(User.username == username))
+        if u is None or not u.active:
+            raise InputError(f"--as {username!r}: no such active user (plumetrace users add)")
+        o = s.get(Organisation, u.org_id)
+        return Principal(u.id, u.username, u.role, o.id, o.name, bool(o.partner))

@@ -1,39 +1,48 @@
-"""The REST API over the store (contract 8): read endpoints and the one authorisation dependency.
+"""The REST API over the store (contract 8) and the analyst web map it serves at ``/``.
 
 ``create_app(db_url)`` builds a FastAPI application on one :class:`~plumetrace.store.Store`. Every endpoint under
-``/api/v1`` declares the roles that may call it through :func:`allow` — the single place where a bearer token is
-resolved (:func:`plumetrace.api.accounts.authenticate`) and its role checked: 401 without a valid token (with
-``WWW-Authenticate: Bearer``), 403 when the role may not, 404 for an object that does not exist. Partners see no
-site and no survey (only the leads shared with them, which issue #18 adds). Errors have one shape,
-``{"error": {"code": …, "message": …}}``; the OpenAPI schema is at ``/openapi.json``; ``GET /healthz`` needs no
-token.
+``/api/v1`` declares the roles that may call it through :func:`plumetrace.api.auth.allow` — the single place where
+a bearer token or the page's session cookie is resolved and its role checked: 401 without a valid credential
+(with ``WWW-Authenticate: Bearer``), 403 when the role may not (or a cookie request that changes state lacks the
+CSRF header), 404 for an object that does not exist or that the caller may not see. Partners see no site,
+survey, hit, estimate, job or plan — only the leads shared with their organisation (:mod:`plumetrace.api.leads`).
+Errors have one shape, ``{"error": {"code": …, "message": …}}``; the OpenAPI schema is at ``/openapi.json``;
+``GET /healthz`` needs no token.
 
-So far (issue #17's first part): ``/healthz``, ``/api/v1/me``, ``/api/v1/sites`` (filters: class, status,
-minimum confidence, bounding box; pagination), ``/api/v1/sites/{id}``, ``/api/v1/surveys``, ``/api/v1/hits`` and
-``/api/v1/estimates`` (per survey, paged). Uploads, jobs, the
-web map at ``/`` and the session-cookie login are to come.
+Surveys are uploaded (``POST /api/v1/surveys``, multipart: a survey CSV, or a flight log with its sensor CSV), checked
+in the request (a bad file: 422 with the CLI's message; nothing stored), and analysed in the background by the
+:class:`~plumetrace.api.jobs.JobRunner` on Dask; ``GET /api/v1/jobs/{id}`` shows the stage and progress. The
+request body is limited to :data:`plumetrace.api.jobs.MAX_UPLOAD_BYTES` (413 beyond it).
 """
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, File, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plumetrace import __version__
-from plumetrace.api.accounts import Principal, authenticate
+from plumetrace.api import auth, jobs
+from plumetrace.api.accounts import Principal
+from plumetrace.api.auth import allow
+from plumetrace.exceptions import InputError
+from plumetrace.store import views
 
 #: Roles of the analysis organisations (everything but the partners).
 ANALYSIS_ROLES = ("admin", "analyst", "reviewer")
+#: Roles that may upload surveys.
+UPLOAD_ROLES = ("admin", "analyst")
 ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               413: "too_large", 422: "invalid", 429: "too_many_requests"}
+               409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests"}
 MAX_PAGE = 500
 
-_bearer = HTTPBearer(auto_error=False)
+__all__ = ["ANALYSIS_ROLES", "allow", "create_app"]
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -47,29 +56,51 @@ def _page(rows: list[dict], key: str, survey: int | None, limit: int, offset: in
     return {"total": len(rows), "offset": offset, "limit": limit, key: rows[offset:offset + limit]}
 
 
-def allow(*roles: str):
-    """The dependency of an endpoint that ``roles`` may call: the caller's :class:`Principal`, or 401 / 403."""
-
-    def dependency(request: Request,
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-        p = authenticate(request.app.state.store, creds.credentials if creds is not None else None)
-        if p is None:
-            raise HTTPException(401, "a valid bearer token is needed (plumetrace tokens create USER)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if p.role not in roles:
-            raise HTTPException(403, f"the {p.role} role may not do this")
-        return p
-
-    return dependency
+def _site(store, site_id: int) -> dict:
+    for r in store.sites(include_retired=True):
+        if r["id"] == site_id:
+            return r
+    raise HTTPException(404, f"no site {site_id}")
 
 
-def create_app(db_url: str | None = None) -> FastAPI:
-    """The application on the store at ``db_url`` (default: the embedded SQLite store)."""
+async def _read_limited(upload: UploadFile, limit: int, what: str) -> bytes:
+    """The bytes of an uploaded part, or 413 once it passes ``limit``."""
+    chunks, size = [], 0
+    while chunk := await upload.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"{what} is larger than the {limit // 2**20} MiB limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | None = None, run_jobs: bool = True,
+               max_upload_bytes: int = jobs.MAX_UPLOAD_BYTES, secure_cookies: bool = False) -> FastAPI:
+    """The application on the store at ``db_url`` (default: the embedded SQLite store).
+
+    ``workers``/``scheduler``: the Dask cluster of background jobs (a local one of ``workers`` processes, or an
+    existing scheduler's address); ``run_jobs=False`` serves without running jobs (they wait in the store for a
+    server that runs them). ``secure_cookies``: mark the session cookie ``Secure`` (behind HTTPS).
+    """
     from plumetrace.store import Store
 
-    app = FastAPI(title="plumetrace", version=__version__,
+    store = Store(db_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: FastAPI):
+        runner = jobs.JobRunner(store, workers=workers, scheduler=scheduler).start() if run_jobs else None
+        application.state.runner = runner
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+
+    app = FastAPI(title="plumetrace", version=__version__, lifespan=lifespan,
                   description="Hidden emission sources from airborne gas surveys: sites, surveys, leads.")
-    app.state.store = Store(db_url)
+    app.state.store = store
+    app.state.runner = None
+    app.state.max_upload = int(max_upload_bytes)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request, exc: StarletteHTTPException):
@@ -81,27 +112,71 @@ def create_app(db_url: str | None = None) -> FastAPI:
         where = ".".join(str(x) for x in first.get("loc", ()))
         return _error(422, f"{where}: {first.get('msg', 'invalid request')}")
 
+    @app.exception_handler(InputError)
+    async def _bad_input(_request, exc: InputError):
+        return _error(422, str(exc))
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return _error(400, "Content-Length is not a number")
+            if int(length) > app.state.max_upload + 2**20:
+                return _error(413, f"the request is larger than the {app.state.max_upload // 2**20} MiB limit")
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
     @app.get("/healthz", tags=["service"])
     def healthz(request: Request) -> dict:
         """Liveness: the store's back end and schema revision (no token needed)."""
-        store = request.app.state.store
         return {"status": "ok", "store": store.dialect, "revision": store.revision()}
 
-    @app.get("/api/v1/me", tags=["service"])
-    def me(p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES, "partner"))]) -> dict:
-        """Who the token acts as."""
-        return {"username": p.username, "role": p.role, "organisation": p.org_name, "partner": p.partner}
+    # -- who ------------------------------------------------------------------------------------------------
+    @app.post("/api/v1/session", tags=["service"])
+    def login(request: Request, response: Response,
+              username: Annotated[str, Body(max_length=64)], password: Annotated[str, Body(max_length=1024)]) -> dict:
+        """Log in with a password: sets the HttpOnly session cookie; returns the CSRF token to echo on writes."""
+        p, cookie, csrf = auth.login(store, username, password, auth.client_address(request))
+        response.set_cookie(auth.COOKIE, cookie, max_age=int(auth.SESSION_HOURS * 3600), httponly=True,
+                            samesite="strict", secure=secure_cookies, path="/")
+        return {"username": p.username, "role": p.role, "organisation": p.org_name, "partner": p.partner,
+                "csrf_token": csrf}
 
+    @app.delete("/api/v1/session", tags=["service"])
+    def logout(request: Request, response: Response,
+               _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES, "partner"))]) -> dict:
+        """Log out: the session cookie is revoked and cleared."""
+        auth.logout(store, request.cookies.get(auth.COOKIE))
+        response.delete_cookie(auth.COOKIE, path="/")
+        return {"logged_out": True}
+
+    @app.get("/api/v1/me", tags=["service"])
+    def me(request: Request, p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES, "partner"))]) -> dict:
+        """Who the caller acts as (and, with the session cookie, the session's CSRF token)."""
+        found = auth.session_principal(store, request.cookies.get(auth.COOKIE))
+        out = {"username": p.username, "role": p.role, "organisation": p.org_name, "partner": p.partner}
+        if found is not None and "authorization" not in request.headers:
+            out["csrf_token"] = found[1]
+        return out
+
+    # -- sites --------------------------------------------------------------------------------------------
     @app.get("/api/v1/sites", tags=["sites"])
-    def sites(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
+    def sites(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
               source_class: Annotated[str | None, Query(alias="class", max_length=64)] = None,
               status: Annotated[str | None, Query(max_length=32)] = None,
               min_confidence: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
               bbox: Annotated[str | None, Query(description="lon0,lat0,lon1,lat1", max_length=100)] = None,
+              since: Annotated[float | None, Query(description="last seen at or after (UNIX s)")] = None,
+              until: Annotated[float | None, Query(description="first seen at or before (UNIX s)")] = None,
               limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
               offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-        """Persistent sites, strongest evidence first, filtered and paged."""
-        rows = request.app.state.store.sites()
+        """Persistent sites, strongest evidence first, filtered (class, status, confidence, box, time) and paged."""
+        from plumetrace.pipeline import ranked_sites
+
+        rows = ranked_sites(store)
         if bbox is not None:
             try:
                 lon0, lat0, lon1, lat1 = (float(v) for v in bbox.split(","))
@@ -109,36 +184,147 @@ def create_app(db_url: str | None = None) -> FastAPI:
                 raise HTTPException(400, "bbox must be lon0,lat0,lon1,lat1") from None
             rows = [r for r in rows if lon0 <= r["lon"] <= lon1 and lat0 <= r["lat"] <= lat1]
         rows = [r for r in rows if (source_class is None or r["class"] == source_class)
-                and (status is None or r["status"] == status) and r["confidence"] >= min_confidence]
+                and (status is None or r["status"] == status) and r["confidence"] >= min_confidence
+                and (since is None or (r["last_seen"] or 0) >= since)
+                and (until is None or (r["first_seen"] or 0) <= until)]
         return {"total": len(rows), "offset": offset, "limit": limit, "sites": rows[offset:offset + limit]}
 
     @app.get("/api/v1/sites/{site_id}", tags=["sites"])
-    def site(request: Request, site_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def site(site_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """One site."""
-        for r in request.app.state.store.sites(include_retired=True):
-            if r["id"] == site_id:
-                return r
-        raise HTTPException(404, f"no site {site_id}")
+        return _site(store, site_id)
 
+    @app.get("/api/v1/sites/{site_id}/evidence", tags=["sites"])
+    def site_evidence(site_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+        """A site's evidence: surveys, estimates (rate interval), hits with their time series, ratios, classes."""
+        return views.site_evidence(store, _site(store, site_id))
+
+    @app.get("/api/v1/map", tags=["sites"])
+    def map_layers(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+        """Every layer of the analyst map as GeoJSON, and the bounds that fit the sites."""
+        from plumetrace.pipeline import ranked_sites
+
+        return views.map_layers(store, ranked_sites(store))
+
+    # -- surveys, hits, estimates, jobs, plans -----------------------------------------------------------
     @app.get("/api/v1/hits", tags=["surveys"])
-    def hits(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
+    def hits(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
              survey: Annotated[int | None, Query(ge=1, description="only this survey's hits")] = None,
              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
              offset: Annotated[int, Query(ge=0)] = 0) -> dict:
         """Plume events (hits) of the stored surveys, paged."""
-        return _page(request.app.state.store.hits(), "hits", survey, limit, offset)
+        return _page(store.hits(), "hits", survey, limit, offset)
 
     @app.get("/api/v1/estimates", tags=["surveys"])
-    def estimates(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
+    def estimates(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
                   survey: Annotated[int | None, Query(ge=1, description="only this survey's estimates")] = None,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict:
         """Single-survey source estimates (contract-3 records), paged."""
-        return _page(request.app.state.store.estimates(), "estimates", survey, limit, offset)
+        return _page(store.estimates(), "estimates", survey, limit, offset)
+
+    def _estimate(estimate_id: int) -> dict:
+        for e in store.estimates():
+            if e["id"] == estimate_id:
+                return e
+        raise HTTPException(404, f"no estimate {estimate_id}")
+
+    @app.get("/api/v1/estimates/{estimate_id}/region", tags=["surveys"])
+    def estimate_region(estimate_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+        """An estimate's 90 % credible region as a GeoJSON Feature (WGS 84)."""
+        e = _estimate(estimate_id)
+        return {"type": "Feature", "geometry": e["credible90"],
+                "properties": {"estimate_id": e["id"], "survey_id": e["survey_id"], "class": e["source_class"],
+                               "credible90_radius_m": e["credible90_radius_m"]}}
+
+    @app.get("/api/v1/estimates/{estimate_id}/posterior.png", tags=["surveys"],
+             responses={200: {"content": {"image/png": {}}}})
+    def estimate_posterior(estimate_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> Response:
+        """An estimate's posterior as a heat image; ``X-Image-Bounds``: south,west,north,east (WGS 84)."""
+        _estimate(estimate_id)
+        out = views.posterior_png(store, estimate_id)
+        if out is None:
+            raise HTTPException(404, f"estimate {estimate_id} has no stored posterior")
+        png, ((s, w), (n, e)) = out
+        return Response(png, media_type="image/png", headers={"X-Image-Bounds": f"{s:.7f},{w:.7f},{n:.7f},{e:.7f}",
+                                                              "Cache-Control": "private, max-age=300"})
 
     @app.get("/api/v1/surveys", tags=["surveys"])
-    def surveys(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def surveys(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """Ingested surveys, oldest first."""
-        return {"surveys": request.app.state.store.surveys()}
+        return {"surveys": store.surveys()}
 
+    @app.post("/api/v1/surveys", tags=["surveys"], status_code=202)
+    async def upload(request: Request, response: Response, p: Annotated[Principal, Depends(allow(*UPLOAD_ROLES))],
+                     file: Annotated[UploadFile, File(description="a survey CSV (contract 1) or a flight log")],
+                     sensor: Annotated[UploadFile | None, File(description="the sensor CSV of a flight log")] = None,
+                     profile: Annotated[str, Form(max_length=64)] = "generic") -> dict:
+        """Upload a survey: checked now (422 with the CLI's message), analysed in the background (a job)."""
+        limit = app.state.max_upload
+        data = await _read_limited(file, limit, file.filename or "the file")
+        sens = None
+        if sensor is not None and sensor.filename:
+            sens = (sensor.filename, await _read_limited(sensor, limit, sensor.filename))
+        import anyio
+
+        out = await anyio.to_thread.run_sync(lambda: jobs.accept_upload(store, file.filename, data, p.user_id,
+                                                                        sens, profile))
+        if out["status"] == "stored":
+            response.status_code = 200
+        elif out["job"] is not None:
+            response.headers["Location"] = f"/api/v1/jobs/{out['job']['id']}"
+            runner = request.app.state.runner
+            if runner is not None:
+                runner.wake()
+        return out
+
+    @app.get("/api/v1/jobs", tags=["surveys"])
+    def job_list(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
+                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100) -> dict:
+        """Background jobs, newest first."""
+        return {"jobs": jobs.list_jobs(store, limit)}
+
+    @app.get("/api/v1/jobs/{job_id}", tags=["surveys"])
+    def job(job_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+        """A job: status (queued, running, done, failed), stage, progress 0–1, message, the survey it stored."""
+        j = jobs.get_job(store, job_id)
+        if j is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return j
+
+    @app.get("/api/v1/plans", tags=["plans"])
+    def plans(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+        """Stored flight plans (sorties' paths in WGS 84), newest first."""
+        return {"plans": store.plans()}
+
+    @app.get("/api/v1/plans/{plan_id}", tags=["plans"])
+    def plan(plan_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+        """One plan with its QGroundControl document."""
+        for row in store.plans():
+            if row["id"] == plan_id:
+                return {**row, "document": store.plan_document(plan_id)}
+        raise HTTPException(404, f"no plan {plan_id}")
+
+    from plumetrace.api.leads import router as leads_router
+
+    app.include_router(leads_router)
+    _mount_page(app)
     return app
+
+
+def _mount_page(app: FastAPI) -> None:
+    """The web map at ``/``: its own files and Leaflet from xstatic-leaflet (nothing fetched at run time)."""
+    import xstatic.pkg.leaflet as xleaflet
+
+    from plumetrace.web import STATIC
+
+    app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(Path(STATIC) / "index.html", media_type="text/html",
+                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob: *; "
+                                                                "style-src 'self' 'unsafe-inline'; "
+                                                                "connect-src 'self'; frame-ancestors 'none'",
+                                     "Cache-Control": "no-cache"})

@@ -6,7 +6,7 @@ or, with ``--json``, one JSON object on standard output (:mod:`plumetrace.cli._c
 
 from __future__ import annotations
 
-from plumetrace.cli import accounts, bench, campaign, plan, service, survey, validate  # noqa: F401 - registers the commands
+from plumetrace.cli import accounts, bench, campaign, leads, plan, service, survey, validate  # noqa: F401 - registers
 from plumetrace.cli._app import app
 
 __all__ = ["app", "main"]

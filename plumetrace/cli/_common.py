@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from plumetrace.exceptions import InputError
+from plumetrace.exceptions import InputError, LeadError
 from plumetrace.io.jsonsafe import json_safe
 from plumetrace.io.textsafe import terminal_text
 
@@ -47,6 +47,8 @@ def handle_errors(func):
             raise
         except InputError as exc:
             fail_input(exc)
+        except LeadError as exc:
+            fail_input(InputError(exc.message))
         except Exception as exc:  # noqa: BLE001 - the CLI boundary
             if os.environ.get("PLUMETRACE_DEBUG"):
                 raise

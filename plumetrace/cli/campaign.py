@@ -62,13 +62,17 @@ def analyze_cmd(
         summary = run_campaign(paths, store, executor=executor, buildings=str(buildings) if buildings else None,
                                locator={"lags": lags}, progress=not json_output, console=err, worker_memory=memory,
                                workers=workers)
+    from plumetrace.leads.lifecycle import refresh_leads
+
+    updated_leads = refresh_leads(store) if summary.ingested else []
     report = {"store": store.url_safe, "files": summary.files, "ingested": summary.ingested,
               "skipped_already_stored": summary.skipped,
               "skipped": [{"file": f, "reason": r} for f, r in summary.skipped_files],
               "failed": [{"file": f, "error": e} for f, e in summary.failed],
               "seconds": summary.seconds, "surveys_per_minute": 60 * summary.throughput if summary.ingested else None,
               "workers": summary.workers, "peak_rss_mb": summary.peak_rss_mb, "site_changes": summary.site_changes,
-              "sites": summary.sites, "counts": store.counts(), "preset": CAMPAIGN_PRESET}
+              "sites": summary.sites, "counts": store.counts(), "preset": CAMPAIGN_PRESET,
+              "leads_updated": updated_leads}
     if json_output:
         print_json(report)
     else:

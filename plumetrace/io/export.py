@@ -26,7 +26,7 @@ from plumetrace.io.textsafe import html_text, kml_text, script_json
 CIRCLE_VERTICES = 48
 
 
-def _circle(lat: float, lon: float, radius_m: float, n: int = CIRCLE_VERTICES) -> list[list[float]]:
+def circle_ring(lat: float, lon: float, radius_m: float, n: int = CIRCLE_VERTICES) -> list[list[float]]:
     """A geodesic-enough circle as a closed GeoJSON ring [[lon, lat], …] (local azimuthal projection)."""
     from plumetrace.geo.crs import LocalFrame
 
@@ -48,7 +48,7 @@ def site_features(sites: list[dict]) -> list[dict]:
         feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
                       "properties": {**props, "kind": "site"}})
         feats.append({"type": "Feature",
-                      "geometry": {"type": "Polygon", "coordinates": [_circle(s["lat"], s["lon"],
+                      "geometry": {"type": "Polygon", "coordinates": [circle_ring(s["lat"], s["lon"],
                                                                                s["credible90_radius_m"])]},
                       "properties": {"kind": "credible90", "site_id": s.get("id"), "rank": rank}})
     return feats
@@ -71,18 +71,27 @@ def write_sites_geojson(path: str | Path, sites: list[dict], hits: list[dict] | 
 
 
 def _track_segments(survey_csv: Path, n_colours: int = 8, stride: int = 10):
-    """Track pieces of a survey with a colour class from the strongest channel's relative enhancement."""
+    """Track pieces of a survey file (see :func:`track_segments`)."""
     from plumetrace.io.survey import read_survey
 
     s = read_survey(survey_csv)
-    d = s.data.iloc[::stride]
+    yield from track_segments(s.data, s.channels, n_colours, stride)
+
+
+def track_segments(data: pd.DataFrame, channels, n_colours: int = 8, stride: int = 10):
+    """Track pieces (colour class 0…n−1, [(lon, lat), …]) from the strongest channel's relative enhancement.
+
+    ``data`` has ``lat``, ``lon`` and the ``channels``; the enhancement of a channel is its reading over its 10th
+    percentile, relative to its 99th, clipped to [0, 1].
+    """
+    d = data.iloc[::stride]
     score = np.zeros(len(d))
-    for c in s.channels:
+    for c in channels:
         v = d[c].to_numpy(float)
         base = np.nanpercentile(v, 10)
         spread = np.nanpercentile(v, 99) - base
         if spread > 0:
-            score = np.maximum(score, np.clip((v - base) / spread, 0, 1))
+            score = np.maximum(score, np.clip(np.nan_to_num((v - base) / spread), 0, 1))
     cls = np.minimum((score * n_colours).astype(int), n_colours - 1)
     lat, lon = d["lat"].to_numpy(), d["lon"].to_numpy()
     cut = np.flatnonzero(np.diff(cls) != 0) + 1
@@ -112,7 +121,7 @@ def write_sites_kml(path: str | Path, sites: list[dict], surveys: list | None = 
             f"{s.get('building_id') or '–'}")
         r90 = s["credible90_radius_m"]
         poly = f_regions.newpolygon(name=f"#{rank} r90 {r90:.0f} m",
-                                    outerboundaryis=[tuple(c) for c in _circle(s["lat"], s["lon"], r90)])
+                                    outerboundaryis=[tuple(c) for c in circle_ring(s["lat"], s["lon"], r90)])
         poly.style.polystyle.color = "400000ff"
         poly.style.linestyle.color = "ff0000ff"
     if surveys:

@@ -141,7 +141,8 @@ class SurveyResult:
     campaign frame; ``maps`` the :class:`~plumetrace.locate.posterior.EvidenceMap` of each channel in which no
     source was accepted; ``estimates`` :func:`source_record` dicts (with the store's ``id`` once stored); ``hits``
     plume events (dicts). ``content_hash`` identifies the survey's data (re-ingesting it is a no-op); ``preset``
-    names the locator preset used (:mod:`plumetrace.locate.presets`).
+    names the locator preset used (:mod:`plumetrace.locate.presets`); ``samples`` (optional) the readings kept for
+    maps and evidence plots: ``{"columns": [...], "stride": k, "values": float64 array (rows × columns)}``.
     """
 
     survey_id: object
@@ -162,6 +163,7 @@ class SurveyResult:
     meta: dict = field(default_factory=dict)
     seconds: float = 0.0
     preset: str | None = None
+    samples: dict | None = None
 
     @property
     def time(self) -> float:

@@ -212,6 +212,11 @@ class Store:
             s.add(m.Hit(survey_id=survey.id, **h))
         for e in result.estimates:
             s.add(m.SourceEstimate(survey_id=survey.id, **_estimate_columns(e)))
+        if result.samples is not None:
+            v = np.asarray(result.samples["values"], dtype=np.float64)
+            s.add(m.SurveySamples(survey_id=survey.id, columns=list(result.samples["columns"]),
+                                  stride=int(result.samples["stride"]), n=int(v.shape[0]),
+                                  data=zlib.compress(v.tobytes(), 6)))
         for em in result.maps:
             nx, ny = em.log_bf.shape
             s.add(m.EvidenceMapRow(survey_id=survey.id, channel=em.channel, species=em.species, x0=em.x0,
@@ -321,13 +326,64 @@ class Store:
         """All single-survey source estimates."""
         with self.session() as s:
             rows = s.scalars(select(m.SourceEstimate).order_by(m.SourceEstimate.id)).all()
-            return [{c.name: getattr(r, c.name) for c in m.SourceEstimate.__table__.columns} for r in rows]
+            return [{c.name: getattr(r, c.name) for c in m.SourceEstimate.__table__.columns if c.name != "posterior"}
+                    for r in rows]
+
+    def estimate_posterior(self, estimate_id: int) -> dict | None:
+        """An estimate's kept posterior cells (campaign frame), or None."""
+        with self.session() as s:
+            r = s.get(m.SourceEstimate, estimate_id)
+            return None if r is None else r.posterior
 
     def hits(self) -> list[dict]:
         """All plume events."""
         with self.session() as s:
             rows = s.scalars(select(m.Hit).order_by(m.Hit.id)).all()
             return [{c.name: getattr(r, c.name) for c in m.Hit.__table__.columns} for r in rows]
+
+    def samples(self, survey_id: int):
+        """A survey's kept samples as a DataFrame (None if it has none: stored before they were kept)."""
+        import pandas as pd
+
+        with self.session() as s:
+            r = s.scalar(select(m.SurveySamples).where(m.SurveySamples.survey_id == survey_id))
+            if r is None:
+                return None
+            v = np.frombuffer(zlib.decompress(r.data), dtype=np.float64).reshape(r.n, len(r.columns))
+            out = pd.DataFrame(v, columns=list(r.columns))
+            out.attrs["stride"] = r.stride
+            return out
+
+    def set_buildings(self, geojson: dict) -> None:
+        """Keep the campaign's building footprints (GeoJSON, contract 2) for the map."""
+        self.set_setting("buildings", geojson)
+
+    def buildings(self) -> dict | None:
+        """The campaign's building footprints (GeoJSON), if a campaign gave them."""
+        return self.get_setting("buildings")
+
+    def add_plan(self, name: str, kind: str, flight_min: float, paths: list, document: dict | None = None,
+                 meta: dict | None = None) -> int:
+        """Keep a flight plan (sorties' paths [[lat, lon], …] in WGS 84); returns its id."""
+        with self.session.begin() as s:
+            row = m.Plan(name=name, kind=kind, flight_min=float(flight_min), paths=paths, document=document,
+                         meta=meta or {}, created_at=datetime.now(UTC))
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def plans(self) -> list[dict]:
+        """Stored flight plans, newest first (without their documents)."""
+        with self.session() as s:
+            rows = s.scalars(select(m.Plan).order_by(m.Plan.id.desc())).all()
+            return [{"id": r.id, "name": r.name, "kind": r.kind, "flight_min": r.flight_min, "paths": r.paths,
+                     "meta": r.meta or {}, "created_at": r.created_at.isoformat()} for r in rows]
+
+    def plan_document(self, plan_id: int) -> dict | None:
+        """A stored plan's QGroundControl document (None: no such plan or none kept)."""
+        with self.session() as s:
+            r = s.get(m.Plan, plan_id)
+            return None if r is None else r.document
 
     def sites_near(self, lat: float, lon: float, radius_m: float) -> list[dict]:
         """Sites within ``radius_m`` of a point.
@@ -362,7 +418,7 @@ def _estimate_columns(record: dict) -> dict:
             "credible90_radius_m": record["credible90_radius_m"], "credible90": record["credible90"],
             "log_bayes": record["log_bayes"], "source_class": record["class"],
             "class_probability": record["class_probability"], "building_id": record["building_id"],
-            "building_probability": record["building_probability"]}
+            "building_probability": record["building_probability"], "posterior": record.get("posterior_cells")}
 
 
 def _estimate_record(r) -> dict:

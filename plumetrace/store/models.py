@@ -61,6 +61,7 @@ class Survey(Base):
     hits: Mapped[list[Hit]] = relationship(back_populates="survey", cascade="all, delete-orphan")
     estimates: Mapped[list[SourceEstimate]] = relationship(back_populates="survey", cascade="all, delete-orphan")
     maps: Mapped[list[EvidenceMapRow]] = relationship(back_populates="survey", cascade="all, delete-orphan")
+    samples: Mapped[list[SurveySamples]] = relationship(back_populates="survey", cascade="all, delete-orphan")
 
 
 class Hit(Base):
@@ -77,6 +78,7 @@ class Hit(Base):
     peak_sigma: Mapped[float] = mapped_column(Float)
     source_class: Mapped[str] = mapped_column(String(64))
     class_probability: Mapped[float] = mapped_column(Float)
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # peak time, peaks, ratios, class posterior
     survey: Mapped[Survey] = relationship(back_populates="hits")
 
 
@@ -103,6 +105,7 @@ class SourceEstimate(Base):
     class_probability: Mapped[float] = mapped_column(Float)
     building_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     building_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    posterior: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # kept cells: resolution, east, north, mass
     survey: Mapped[Survey] = relationship(back_populates="estimates")
 
 
@@ -198,3 +201,162 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SurveySamples(Base):
+    """A survey's samples for maps and evidence plots.
+
+    Time, position, readings and background, every ``stride``-th row (zlib-compressed float64 matrix,
+    ``columns`` names its columns).
+    """
+
+    __tablename__ = "survey_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), unique=True)
+    columns: Mapped[list] = mapped_column(JSON)
+    stride: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    survey: Mapped[Survey] = relationship(back_populates="samples")
+
+
+class Upload(Base):
+    """The bytes of an uploaded survey, kept until its job has run (a restart loses no upload)."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Job(Base):
+    """A background analysis of one upload: queued → running → done | failed, with its stage and progress."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str] = mapped_column(String(64), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
+    survey_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    """A browser session: only the cookie's SHA-256 is kept, with the CSRF token the page must echo."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginAttempt(Base):
+    """One password login attempt (for the rate limit and the record)."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Plan(Base):
+    """A stored flight plan: its sorties' paths in WGS 84 ([[lat, lon], …] each), the QGC document, metadata."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    flight_min: Mapped[float] = mapped_column(Float)
+    paths: Mapped[list] = mapped_column(JSON)
+    document: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    meta: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerSettings(Base):
+    """A partner organisation's service targets (hours from share to acknowledgement, etc.) and webhook."""
+
+    __tablename__ = "partner_settings"
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    sla_hours: Mapped[dict] = mapped_column(JSON)
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class Lead(Base):
+    """A lead made from a site, through review and sharing to the partner's outcome (``plumetrace.leads``)."""
+
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    partner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True, index=True)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    action_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    shared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    actioned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LeadRecipient(Base):
+    """A named person a TLP:RED lead is shared with."""
+
+    __tablename__ = "lead_recipients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class LeadEvent(Base):
+    """One step in a lead's history (created, reviewed, shared, updated, acknowledged, action, closed)."""
+
+    __tablename__ = "lead_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained, append-only audit log (``plumetrace.leads.audit``)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
