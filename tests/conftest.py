@@ -75,3 +75,14 @@ def store_url(request, tmp_path):
             pytest.fail(f"CI must test the store on PostgreSQL: set {PG_ENV} (.ci/run does)")
         pytest.skip(f"no PostgreSQL server configured ({PG_ENV} unset)")
     return _fresh_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``plumetrace demo --json`` once per test session: (output folder, the CLI result)."""
+    from typer.testing import CliRunner
+
+    from plumetrace.cli import app
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    return out, CliRunner().invoke(app, ["demo", "--out", str(out), "--json"])

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
-from typer.testing import CliRunner
-
-from plumetrace.cli import app
 
 
-def test_demo_finds_the_hidden_lab(tmp_path):
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--json"])
+
+def test_demo_finds_the_hidden_lab(demo_run):
+    out, result = demo_run
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     # contract 5: the top site is the hidden lab. With the one locator configuration of issue #14 (the suite's

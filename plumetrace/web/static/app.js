@@ -66,9 +66,10 @@ async function enter() {
       .addTo(map);
     legend().addTo(map);
   }
-  if (me.partner) { await loadLeads(); window.plumetraceReady = true; return; }
-  await Promise.all([loadMap(), loadLeads()]);
+  if (!me.partner) await loadMap();
+  await loadLeads();
   window.plumetraceReady = true;
+  document.body.dataset.ready = "1";  // for tests and tools: readable without script evaluation (CSP)
 }
 
 function legend() {
