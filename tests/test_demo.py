@@ -7,7 +7,6 @@ import json
 import pyarrow.parquet as pq
 
 
-
 def test_demo_finds_the_hidden_lab(demo_run):
     out, result = demo_run
     assert result.exit_code == 0, result.output
