@@ -57,10 +57,10 @@ def _page(rows: list[dict], key: str, survey: int | None, limit: int, offset: in
 
 
 def _site(store, site_id: int) -> dict:
-    for r in store.sites(include_retired=True):
-        if r["id"] == site_id:
-            return r
-    raise HTTPException(404, f"no site {site_id}")
+    site = store.site(site_id)
+    if site is None:
+        raise HTTPException(404, f"no site {site_id}")
+    return site
 
 
 async def _read_limited(upload: UploadFile, limit: int, what: str) -> bytes:
@@ -156,10 +156,10 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
     @app.get("/api/v1/me", tags=["service"])
     def me(request: Request, p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES, "partner"))]) -> dict:
         """Who the caller acts as (and, with the session cookie, the session's CSRF token)."""
-        found = auth.session_principal(store, request.cookies.get(auth.COOKIE))
         out = {"username": p.username, "role": p.role, "organisation": p.org_name, "partner": p.partner}
-        if found is not None and "authorization" not in request.headers:
-            out["csrf_token"] = found[1]
+        csrf = getattr(request.state, "csrf_token", None)  # set when the session cookie authenticated the call
+        if csrf is not None:
+            out["csrf_token"] = csrf
         return out
 
     # -- sites --------------------------------------------------------------------------------------------
@@ -224,10 +224,10 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
         return _page(store.estimates(), "estimates", survey, limit, offset)
 
     def _estimate(estimate_id: int) -> dict:
-        for e in store.estimates():
-            if e["id"] == estimate_id:
-                return e
-        raise HTTPException(404, f"no estimate {estimate_id}")
+        e = store.estimate(estimate_id)
+        if e is None:
+            raise HTTPException(404, f"no estimate {estimate_id}")
+        return e
 
     @app.get("/api/v1/estimates/{estimate_id}/region", tags=["surveys"])
     def estimate_region(estimate_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:

@@ -90,6 +90,7 @@ def resolve(request: Request, creds: HTTPAuthorizationCredentials | None) -> Pri
         raise HTTPException(401, "log in, or send a bearer token (plumetrace tokens create USER)",
                             headers={"WWW-Authenticate": "Bearer"})
     p, csrf = found
+    request.state.csrf_token = csrf
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, csrf):

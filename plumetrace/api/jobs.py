@@ -56,8 +56,11 @@ def _named(exc: InputError, folder: Path) -> InputError:
 
 
 def _survey_bytes(folder: Path, filename: str, data: bytes, sensor: tuple[str, bytes] | None,
-                  profile: str) -> tuple[bytes, str]:
-    """The survey CSV bytes of an upload: the file itself, or a flight log joined with its sensor CSV."""
+                  profile: str) -> tuple[bytes, Path]:
+    """The survey CSV of an upload, as bytes and as a file in ``folder``.
+
+    It is the upload itself, or a flight log joined with its sensor CSV.
+    """
     from plumetrace.io.flightlog import FLIGHT_LOG_FORMATS, detect_format
 
     path = folder / filename
@@ -66,7 +69,7 @@ def _survey_bytes(folder: Path, filename: str, data: bytes, sensor: tuple[str, b
     if fmt not in FLIGHT_LOG_FORMATS:
         if sensor is not None:
             raise InputError("a sensor file goes with a flight log (.ulg, .bin, .tlog); this is not one", filename)
-        return data, filename
+        return data, path
     if sensor is None:
         raise InputError(f"is a flight log ({fmt}) without gas readings; upload it with its sensor logger's CSV "
                          "(the sensor field)", filename)
@@ -82,8 +85,10 @@ def _survey_bytes(folder: Path, filename: str, data: bytes, sensor: tuple[str, b
     flight = read_flight_log(path)
     logger = read_sensor_log(spath, profile)
     survey, _ = merge(flight, logger, estimate_clock_offset(flight, logger), {})
-    return (survey.to_csv(index=False, float_format="%.7f").encode("utf-8"),
-            Path(filename).stem + ".survey.csv")
+    csv_bytes = survey.to_csv(index=False, float_format="%.7f").encode("utf-8")
+    out = folder / (Path(filename).stem + ".survey.csv")
+    out.write_bytes(csv_bytes)
+    return csv_bytes, out
 
 
 def accept_upload(store, filename: str | None, data: bytes, user_id: int | None = None,
@@ -100,9 +105,8 @@ def accept_upload(store, filename: str | None, data: bytes, user_id: int | None 
     with tempfile.TemporaryDirectory(prefix="plumetrace-upload-") as tmp:
         folder = Path(tmp)
         try:
-            csv_bytes, csv_name = _survey_bytes(folder, filename, data, sensor, profile)
-            path = folder / csv_name
-            path.write_bytes(csv_bytes)
+            csv_bytes, path = _survey_bytes(folder, filename, data, sensor, profile)
+            csv_name = path.name
             survey = read_survey(path)
         except InputError as exc:
             raise _named(exc, folder) from None

@@ -25,10 +25,17 @@ AS_HELP = "Act as this registered user (their role and organisation decide what 
 
 
 def _ctx(db, user):
-    from plumetrace.api.accounts import principal_of
+    """The store and who acts.
+
+    The registered ``user``, or without one the store's operator (every lead visible; only the read commands
+    list, show and brief allow that).
+    """
+    from plumetrace.api.accounts import Principal, principal_of
     from plumetrace.store import Store
 
     store = Store(db)
+    if user is None:
+        return store, Principal(0, "operator", "admin", 0, "", False)
     return store, principal_of(store, user)
 
 
@@ -124,15 +131,10 @@ def list_cmd(as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP + 
              db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
              json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """List leads with their clocks; overdue ones are flagged."""
-    from plumetrace.api.accounts import Principal
     from plumetrace.leads.lifecycle import list_leads
     from plumetrace.leads.sla import partner_metrics
-    from plumetrace.store import Store
 
-    if as_user:
-        store, p = _ctx(db, as_user)
-    else:
-        store, p = Store(db), Principal(0, "operator", "admin", 0, "", False)
+    store, p = _ctx(db, as_user)
     rows = list_leads(store, p)
     overdue = {i for m in partner_metrics(store) for i in m["overdue"]}
     for r in rows:
@@ -156,14 +158,9 @@ def show_cmd(lead_id: Annotated[int, typer.Argument(metavar="ID")],
              db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
              json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """Show one lead with its history."""
-    from plumetrace.api.accounts import Principal
     from plumetrace.leads.lifecycle import get
-    from plumetrace.store import Store
 
-    if as_user:
-        store, p = _ctx(db, as_user)
-    else:
-        store, p = Store(db), Principal(0, "operator", "admin", 0, "", False)
+    store, p = _ctx(db, as_user)
     lead = get(store, p, lead_id)
     if json_output:
         print_json(lead)
@@ -180,14 +177,9 @@ def brief_cmd(lead_id: Annotated[int, typer.Argument(metavar="ID")],
               as_user: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
               db: Annotated[str | None, typer.Option(help=DB_HELP)] = None) -> None:
     """brief.html, brief.pdf, lead.kml, lead.geojson, lead.stix.json of a lead (the export is audited)."""
-    from plumetrace.api.accounts import Principal
     from plumetrace.leads.briefs import export_lead
-    from plumetrace.store import Store
 
-    if as_user:
-        store, p = _ctx(db, as_user)
-    else:
-        store, p = Store(db), Principal(0, "operator", "admin", 0, "", False)
+    store, p = _ctx(db, as_user)
     for kind, path in export_lead(store, p, lead_id, out_dir).items():
         out.print(f"{kind:8} {path}")
 

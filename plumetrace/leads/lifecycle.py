@@ -106,10 +106,10 @@ def snapshot(store, site: dict) -> dict:
 
 
 def _site(store, site_id: int) -> dict:
-    for r in store.sites(include_retired=True):
-        if r["id"] == site_id:
-            return r
-    raise LeadError(404, f"no site {site_id}")
+    site = store.site(site_id)
+    if site is None:
+        raise LeadError(404, f"no site {site_id}")
+    return site
 
 
 def create(store, p, site_id: int, title: str | None = None, tlp: str = "AMBER") -> int:

@@ -322,6 +322,19 @@ class Store:
                 q = q.where(m.Site.retired.is_(False))
             return [_site_dict(r) for r in s.scalars(q).all()]
 
+    def site(self, site_id: int) -> dict | None:
+        """One site (retired ones too), or None."""
+        with self.session() as s:
+            r = s.get(m.Site, site_id)
+            return None if r is None else _site_dict(r)
+
+    def estimate(self, estimate_id: int) -> dict | None:
+        """One single-survey estimate (as :meth:`estimates` lists them), or None."""
+        with self.session() as s:
+            r = s.get(m.SourceEstimate, estimate_id)
+            return None if r is None else {c.name: getattr(r, c.name) for c in m.SourceEstimate.__table__.columns
+                                           if c.name != "posterior"}
+
     def estimates(self) -> list[dict]:
         """All single-survey source estimates."""
         with self.session() as s:

@@ -117,11 +117,11 @@ def site_evidence(store, site: dict) -> dict:
                 "path": surveys.get(int(h["survey"]), {}).get("path")} for h in (site.get("history") or [])]
     seen = {int(h["survey"]) for h in history if h.get("detected")}
     reach = max(50.0, 2.0 * float(site["credible90_radius_m"]))
+    se, sn = frame.to_local(site["lat"], site["lon"]) if frame is not None else (0.0, 0.0)
     estimates = []
     for e in store.estimates():
         if frame is None or e["survey_id"] not in seen:
             continue
-        se, sn = frame.to_local(site["lat"], site["lon"])
         if math.hypot(float(e["east"] - se), float(e["north"] - sn)) <= reach:
             estimates.append({"id": e["id"], "survey_id": e["survey_id"], "lat": e["lat"], "lon": e["lon"],
                               "rate_g_s": e["rate_g_s"], "rate_ci90_g_s": [e["rate_ci90_low_g_s"],
