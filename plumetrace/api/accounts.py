@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from plumetrace.exceptions import InputError
-from plumetrace.store.models import ApiToken, Organisation, User
+from plumetrace.store.models import ApiToken, Organisation, User, utc
 
 ROLES = ("admin", "analyst", "reviewer", "partner")
 MIN_PASSWORD_LENGTH = 12
@@ -46,10 +46,6 @@ class Principal:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)  # SQLite returns naive UTC datetimes
 
 
 def _hasher():
@@ -159,7 +155,7 @@ def authenticate(store, token: str | None) -> Principal | None:
         t = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
         if t is None or not hmac.compare_digest(t.token_hash, digest):
             return None
-        if t.revoked_at is not None or _aware(t.expires_at) <= _now():
+        if t.revoked_at is not None or utc(t.expires_at) <= _now():
             return None
         u = s.get(User, t.user_id)
         if u is None or not u.active:

@@ -29,7 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
 
 from plumetrace.api.accounts import Principal, authenticate, verify_password
-from plumetrace.store.models import LoginAttempt, Organisation, User, WebSession
+from plumetrace.store.models import LoginAttempt, Organisation, User, WebSession, utc
 
 COOKIE = "pt_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -44,10 +44,6 @@ _bearer = HTTPBearer(auto_error=False)
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _digest(secret: str) -> str:
@@ -67,7 +63,7 @@ def session_principal(store, cookie: str | None) -> tuple[Principal, str] | None
     with store.session() as s:
         w = s.scalar(select(WebSession).where(WebSession.session_hash == digest))
         if w is None or not hmac.compare_digest(w.session_hash, digest) or w.revoked_at is not None \
-                or _aware(w.expires_at) <= _now():
+                or utc(w.expires_at) <= _now():
             return None
         u = s.get(User, w.user_id)
         if u is None or not u.active:
@@ -121,7 +117,7 @@ def failures(store, username: str, client: str) -> tuple[int, float]:
             LoginAttempt.at >= since, LoginAttempt.ok.is_(False),
             (LoginAttempt.username == username) | (LoginAttempt.client == client))
         n, oldest = s.execute(q).one()
-    wait = 0.0 if oldest is None else FAILURE_WINDOW_S - (_now() - _aware(oldest)).total_seconds()
+    wait = 0.0 if oldest is None else FAILURE_WINDOW_S - (_now() - utc(oldest)).total_seconds()
     return int(n), max(1.0, wait)
 
 

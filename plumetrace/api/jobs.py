@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from plumetrace.exceptions import InputError
-from plumetrace.store.models import Job, Survey, Upload
+from plumetrace.store.models import Job, Survey, Upload, utc_iso
 
 log = logging.getLogger("plumetrace.jobs")
 
@@ -133,12 +133,9 @@ def accept_upload(store, filename: str | None, data: bytes, user_id: int | None 
 
 def job_dict(j: Job) -> dict:
     """A job as the API shows it."""
-    def iso(t):
-        return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
-
     return {"id": j.id, "kind": j.kind, "status": j.status, "stage": j.stage, "progress": float(j.progress),
-            "message": j.message, "survey_id": j.survey_id, "attempts": j.attempts, "created_at": iso(j.created_at),
-            "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)}
+            "message": j.message, "survey_id": j.survey_id, "attempts": j.attempts, "created_at": utc_iso(j.created_at),
+            "started_at": utc_iso(j.started_at), "finished_at": utc_iso(j.finished_at)}
 
 
 def get_job(store, job_id: int) -> dict | None:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from plumetrace.exceptions import LeadError
 from plumetrace.leads.audit import append, append_in
-from plumetrace.store.models import Lead, LeadEvent, LeadRecipient, Organisation, User
+from plumetrace.store.models import Lead, LeadEvent, LeadRecipient, Organisation, User, utc_iso
 
 STATES = ("draft", "reviewed", "shared", "acknowledged", "actioned", "closed")
 TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
@@ -53,10 +53,6 @@ UPDATE_MOVE_M, UPDATE_CONFIDENCE, UPDATE_RATE_FACTOR = 5.0, 0.05, 1.5
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
 def may_see(lead: Lead, p, recipients: set[int]) -> bool:
@@ -227,10 +223,10 @@ def lead_dict(s, lead: Lead, events: bool = True) -> dict:
            "author": names.get(lead.author_id), "reviewer": names.get(lead.reviewer_id),
            "partner": org.name if org else None, "version": lead.version, "action": lead.action_kind,
            "outcome": lead.outcome, "snapshot": lead.snapshot,
-           "times": {k: _iso(getattr(lead, f"{k}_at")) for k in ("created", "reviewed", "shared", "acknowledged",
+           "times": {k: utc_iso(getattr(lead, f"{k}_at")) for k in ("created", "reviewed", "shared", "acknowledged",
                                                                   "actioned", "closed", "updated")}}
     if events:
-        out["events"] = [{"kind": e.kind, "actor": names.get(e.actor_id), "at": _iso(e.at), "comment": e.comment,
+        out["events"] = [{"kind": e.kind, "actor": names.get(e.actor_id), "at": utc_iso(e.at), "comment": e.comment,
                           "detail": e.detail}
                          for e in s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id)
                                             .order_by(LeadEvent.id))]

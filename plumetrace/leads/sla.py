@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from plumetrace.exceptions import InputError
 from plumetrace.leads.audit import append_in
-from plumetrace.store.models import Lead, LeadEvent, Organisation, PartnerSettings
+from plumetrace.store.models import Lead, LeadEvent, Organisation, PartnerSettings, utc
 
 DEFAULT_SLA_HOURS = {"review": 24.0, "share": 24.0, "acknowledge": 48.0, "action": 168.0}
 #: state a lead is in → (the clock running, the time it started from)
@@ -39,12 +39,8 @@ CLOCKS = (("review", "created_at", "reviewed_at"), ("share", "reviewed_at", "sha
           ("acknowledge", "shared_at", "acknowledged_at"), ("action", "acknowledged_at", "actioned_at"))
 
 
-def _aware(t):
-    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC))
-
-
 def _hours(a, b) -> float | None:
-    a, b = _aware(a), _aware(b)
+    a, b = utc(a), utc(b)
     return None if a is None or b is None else (b - a).total_seconds() / 3600.0
 
 
@@ -114,7 +110,7 @@ def partner_metrics(store, now: datetime | None = None, month: str | None = None
         for org in partners:
             sla = sla_for(s, org.id)
             mine = [lead for lead in leads if lead.partner_org_id == org.id
-                    and (month is None or (lead.shared_at and _aware(lead.shared_at).strftime("%Y-%m") == month))]
+                    and (month is None or (lead.shared_at and utc(lead.shared_at).strftime("%Y-%m") == month))]
             clocks = [lead_clocks(lead, sla, now) for lead in mine]
             outcomes = {}
             for lead in mine:

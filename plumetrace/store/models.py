@@ -8,10 +8,20 @@ bounding box and shapely.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utc(t: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite gives naive UTC back; PostgreSQL aware), None kept."""
+    return None if t is None else (t if t.tzinfo is not None else t.replace(tzinfo=UTC))
+
+
+def utc_iso(t: datetime | None) -> str | None:
+    """A stored time as ISO 8601 with its UTC offset, None kept."""
+    return None if t is None else utc(t).isoformat()
 
 
 class Base(DeclarativeBase):
