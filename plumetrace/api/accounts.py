@@ -1,6 +1,7 @@
 """Organisations, users and API tokens (contract 8): who may use the service, in one place.
 
-- **Organisations**: the analysis organisation(s) and partner authorities (``partner``); names are unique.
+- **Organisations**: one analysis organisation (it sees every site) and partner authorities (``partner``); names
+  are unique.
 - **Users**: one role each — ``admin``, ``analyst``, ``reviewer`` (organisations that analyse) or ``partner``
   (partner organisations only, and only that role there). Passwords are hashed with argon2id (RFC 9106; the
   ``argon2-cffi`` defaults: 64 MiB, 3 passes, 4 lanes), never stored; at least 12 characters.
@@ -71,6 +72,11 @@ def add_org(store, name: str, partner: bool = False) -> int:
     with store.session.begin() as s:
         if s.scalar(select(Organisation).where(Organisation.name == name)) is not None:
             raise InputError(f"organisation {name!r} exists already")
+        if not partner:
+            other = s.scalar(select(Organisation).where(Organisation.partner.is_(False)))
+            if other is not None:  # the analysis side sees every site: two of them would see each other's work
+                raise InputError(f"the analysis organisation is {other.name!r}; a store has one (add partner "
+                                 f"organisations with --partner)")
         org = Organisation(name=name, partner=bool(partner), created_at=_now())
         s.add(org)
         s.flush()

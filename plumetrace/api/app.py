@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plumetrace import __version__
 from plumetrace.api import auth, jobs
 from plumetrace.api.accounts import Principal
-from plumetrace.api.auth import allow
+from plumetrace.api.auth import MAX_ID, ObjectId, Offset, allow
 from plumetrace.exceptions import InputError
 from plumetrace.store import views
 
@@ -48,6 +48,47 @@ __all__ = ["ANALYSIS_ROLES", "allow", "create_app"]
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": ERROR_CODES.get(status, "error"), "message": message}}, status_code=status,
                         headers=headers)
+
+
+#: The one error body, as the schema documents it.
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "additionalProperties": False, "properties": {
+    "error": {"type": "object", "required": ["code", "message"], "additionalProperties": False,
+              "properties": {"code": {"type": "string", "enum": sorted(set(ERROR_CODES.values()) | {"error"})},
+                             "message": {"type": "string"}}}}}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Declare in the OpenAPI schema the refusals each operation can give, all in the one error format.
+
+    Every ``/api/v1`` operation may answer 400 (a malformed request), 401, 403, 404 and 422; the login also 429;
+    an upload 413; a lead step 409 (the state does not allow it). FastAPI's own validation-error model is replaced
+    by :data:`ERROR_SCHEMA`, since the handler of :class:`RequestValidationError` answers in that format.
+    """
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+            for name in ("HTTPValidationError", "ValidationError"):
+                doc["components"]["schemas"].pop(name, None)
+            for path, ops in doc.get("paths", {}).items():
+                for method, op in ops.items():
+                    codes = [400, 401, 403, 404, 422] if path.startswith("/api/") else [400]
+                    if path == "/api/v1/session" and method == "post":
+                        codes = [400, 401, 422, 429]
+                    if path == "/api/v1/surveys" and method == "post":
+                        codes.append(413)
+                    if path.startswith("/api/v1/leads/") and method == "post":
+                        codes.append(409)
+                    for code in codes:
+                        op.setdefault("responses", {})[str(code)] = {
+                            "description": ERROR_CODES[code].replace("_", " "),
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _page(rows: list[dict], key: str, survey: int | None, limit: int, offset: int) -> dict:
@@ -172,7 +213,7 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
               since: Annotated[float | None, Query(description="last seen at or after (UNIX s)")] = None,
               until: Annotated[float | None, Query(description="first seen at or before (UNIX s)")] = None,
               limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-              offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+              offset: Offset = 0) -> dict:
         """Persistent sites, strongest evidence first, filtered (class, status, confidence, box, time) and paged."""
         from plumetrace.pipeline import ranked_sites
 
@@ -190,12 +231,12 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
         return {"total": len(rows), "offset": offset, "limit": limit, "sites": rows[offset:offset + limit]}
 
     @app.get("/api/v1/sites/{site_id}", tags=["sites"])
-    def site(site_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def site(site_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """One site."""
         return _site(store, site_id)
 
     @app.get("/api/v1/sites/{site_id}/evidence", tags=["sites"])
-    def site_evidence(site_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def site_evidence(site_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """A site's evidence: surveys, estimates (rate interval), hits with their time series, ratios, classes."""
         return views.site_evidence(store, _site(store, site_id))
 
@@ -209,17 +250,18 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
     # -- surveys, hits, estimates, jobs, plans -----------------------------------------------------------
     @app.get("/api/v1/hits", tags=["surveys"])
     def hits(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
-             survey: Annotated[int | None, Query(ge=1, description="only this survey's hits")] = None,
+             survey: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this survey's hits")] = None,
              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-             offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+             offset: Offset = 0) -> dict:
         """Plume events (hits) of the stored surveys, paged."""
         return _page(store.hits(), "hits", survey, limit, offset)
 
     @app.get("/api/v1/estimates", tags=["surveys"])
     def estimates(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))],
-                  survey: Annotated[int | None, Query(ge=1, description="only this survey's estimates")] = None,
+                  survey: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                                      description="only this survey's estimates")] = None,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                  offset: Offset = 0) -> dict:
         """Single-survey source estimates (contract-3 records), paged."""
         return _page(store.estimates(), "estimates", survey, limit, offset)
 
@@ -230,7 +272,7 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
         return e
 
     @app.get("/api/v1/estimates/{estimate_id}/region", tags=["surveys"])
-    def estimate_region(estimate_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def estimate_region(estimate_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """An estimate's 90 % credible region as a GeoJSON Feature (WGS 84)."""
         e = _estimate(estimate_id)
         return {"type": "Feature", "geometry": e["credible90"],
@@ -239,7 +281,8 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
 
     @app.get("/api/v1/estimates/{estimate_id}/posterior.png", tags=["surveys"],
              responses={200: {"content": {"image/png": {}}}})
-    def estimate_posterior(estimate_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> Response:
+    def estimate_posterior(estimate_id: ObjectId,
+                           _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> Response:
         """An estimate's posterior as a heat image; ``X-Image-Bounds``: south,west,north,east (WGS 84)."""
         _estimate(estimate_id)
         out = views.posterior_png(store, estimate_id)
@@ -285,7 +328,7 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
         return {"jobs": jobs.list_jobs(store, limit)}
 
     @app.get("/api/v1/jobs/{job_id}", tags=["surveys"])
-    def job(job_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def job(job_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """A job: status (queued, running, done, failed), stage, progress 0–1, message, the survey it stored."""
         j = jobs.get_job(store, job_id)
         if j is None:
@@ -298,7 +341,7 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
         return {"plans": store.plans()}
 
     @app.get("/api/v1/plans/{plan_id}", tags=["plans"])
-    def plan(plan_id: int, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    def plan(plan_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
         """One plan with its QGroundControl document."""
         for row in store.plans():
             if row["id"] == plan_id:
@@ -308,6 +351,7 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
     from plumetrace.api.leads import router as leads_router
 
     app.include_router(leads_router)
+    _document_errors(app)
     _mount_page(app)
     return app
 

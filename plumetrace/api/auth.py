@@ -24,7 +24,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
 
@@ -93,6 +94,14 @@ def resolve(request: Request, creds: HTTPAuthorizationCredentials | None) -> Pri
             raise HTTPException(403, f"a state-changing request with the session cookie needs the {CSRF_HEADER} "
                                      "header of the session")
     return p
+
+
+#: The largest object id a request may name: the store's keys are 32-bit INTEGER on PostgreSQL.
+MAX_ID = 2**31 - 1
+#: An object id in a path: 1 … MAX_ID (a larger number is a 422, never an overflow in the database driver).
+ObjectId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID)]
+#: A page offset: 0 … MAX_ID.
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 def allow(*roles: str):

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from plumetrace.api.accounts import Principal
-from plumetrace.api.auth import allow
+from plumetrace.api.auth import MAX_ID, ObjectId, Offset, allow
 from plumetrace.exceptions import LeadError
 from plumetrace.leads import lifecycle, sla
 from plumetrace.leads.audit import entries, verify
@@ -49,7 +49,8 @@ def leads(request: Request, p: Annotated[Principal, Depends(allow(*ALL))]) -> di
 
 @router.post("/leads", status_code=201)
 def create_lead(request: Request, p: Annotated[Principal, Depends(allow("admin", "analyst"))],
-                site_id: Annotated[int, Body(ge=1)], title: Annotated[str | None, Body(max_length=200)] = None,
+                site_id: Annotated[int, Body(ge=1, le=MAX_ID)],
+                title: Annotated[str | None, Body(max_length=200)] = None,
                 tlp: Annotated[str, Body(max_length=16)] = "AMBER") -> dict:
     """A draft lead from a site."""
     lead_id = _run(lifecycle.create, _store(request), p, site_id, title, tlp)
@@ -57,20 +58,20 @@ def create_lead(request: Request, p: Annotated[Principal, Depends(allow("admin",
 
 
 @router.get("/leads/{lead_id}")
-def lead(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(*ALL))]) -> dict:
+def lead(request: Request, lead_id: ObjectId, p: Annotated[Principal, Depends(allow(*ALL))]) -> dict:
     """One lead with its history."""
     return _run(lifecycle.get, _store(request), p, lead_id)
 
 
 @router.post("/leads/{lead_id}/review")
-def review(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(*ALL))],
+def review(request: Request, lead_id: ObjectId, p: Annotated[Principal, Depends(allow(*ALL))],
            comment: Annotated[str | None, Body(embed=True, max_length=2000)] = None) -> dict:
     """Review a draft (a reviewer who is not its author)."""
     return _run(lifecycle.transition, _store(request), p, lead_id, "review", comment)
 
 
 @router.post("/leads/{lead_id}/share")
-def share(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(*ALL))],
+def share(request: Request, lead_id: ObjectId, p: Annotated[Principal, Depends(allow(*ALL))],
           partner: Annotated[str, Body(max_length=128)], tlp: Annotated[str, Body(max_length=16)],
           recipients: Annotated[list[str] | None, Body(max_length=50)] = None,
           comment: Annotated[str | None, Body(max_length=2000)] = None) -> dict:
@@ -80,14 +81,14 @@ def share(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(
 
 
 @router.post("/leads/{lead_id}/acknowledge")
-def acknowledge(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(*ALL))],
+def acknowledge(request: Request, lead_id: ObjectId, p: Annotated[Principal, Depends(allow(*ALL))],
                 comment: Annotated[str | None, Body(embed=True, max_length=2000)] = None) -> dict:
     """The recipient partner acknowledges the lead."""
     return _run(lifecycle.transition, _store(request), p, lead_id, "acknowledge", comment)
 
 
 @router.post("/leads/{lead_id}/action")
-def action(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(*ALL))],
+def action(request: Request, lead_id: ObjectId, p: Annotated[Principal, Depends(allow(*ALL))],
            kind: Annotated[str, Body(max_length=32)],
            comment: Annotated[str | None, Body(max_length=2000)] = None) -> dict:
     """The recipient records an action: inspection, dismantling or other."""
@@ -95,7 +96,7 @@ def action(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow
 
 
 @router.post("/leads/{lead_id}/close")
-def close(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(*ALL))],
+def close(request: Request, lead_id: ObjectId, p: Annotated[Principal, Depends(allow(*ALL))],
           outcome: Annotated[str, Body(max_length=32)],
           comment: Annotated[str | None, Body(max_length=2000)] = None) -> dict:
     """Close with the outcome found on the ground."""
@@ -103,7 +104,7 @@ def close(request: Request, lead_id: int, p: Annotated[Principal, Depends(allow(
 
 
 @router.get("/leads/{lead_id}/brief/{name}", responses={200: {"content": {"application/pdf": {}, "text/html": {}}}})
-def brief(request: Request, lead_id: int, name: str, p: Annotated[Principal, Depends(allow(*ALL))]) -> Response:
+def brief(request: Request, lead_id: ObjectId, name: str, p: Annotated[Principal, Depends(allow(*ALL))]) -> Response:
     """One file of the lead's brief: brief.html, brief.pdf, lead.kml, lead.geojson or lead.stix.json."""
     from plumetrace.leads.briefs import export_lead
 
@@ -127,7 +128,7 @@ def metrics(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS))
 
 @router.get("/audit")
 def audit(request: Request, _p: Annotated[Principal, Depends(allow("admin", "reviewer"))],
-          limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+          limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Offset = 0) -> dict:
     """The audit trail, newest first, and whether its chain is intact."""
     v = verify(_store(request))
     return {"intact": v.ok, "entries_total": v.entries, "head": v.head, "first_bad": v.bad_seq, "reason": v.reason,

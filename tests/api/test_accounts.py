@@ -77,6 +77,8 @@ def test_bad_accounts_are_refused_and_change_nothing(store, args, message):
         assert s.execute(text("SELECT count(*) FROM users")).scalar() == before
     with pytest.raises(InputError, match="exists already"):
         add_org(store, "analysis")
+    with pytest.raises(InputError, match="a store has one"):
+        add_org(store, "analysis-2")
 
 
 def test_cli_orgs_users_tokens(tmp_path):
