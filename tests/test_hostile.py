@@ -316,3 +316,33 @@ def test_an_internal_error_in_one_survey_is_isolated(corpus, tmp_path, monkeypat
     assert summary.ingested == 1 and len(summary.failed) == 1
     path, message = summary.failed[0]
     assert "fixed_sensor" in path and "internal error" in message and "RuntimeError: boom" in message
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED - {"folder"}))
+def test_an_upload_the_cli_refuses_is_a_422_with_the_cli_message(corpus, tmp_path, case):
+    """The service reads uploads with the CLI's readers: the same refusal, naming the uploaded file, nothing kept."""
+    from fastapi.testclient import TestClient
+
+    from plumetrace.api.accounts import add_org, add_user, create_token
+    from plumetrace.api.app import create_app
+    from plumetrace.store import Store
+    from tests.api.test_accounts import PW
+
+    _, cases = corpus
+    cli = _run(["inspect", str(cases[case]), "--json"])
+    assert cli.exit_code == 2
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    add_org(store, "analysis")
+    add_user(store, "ana", "analysis", "analyst", PW)
+    headers = {"Authorization": "Bearer " + create_token(store, "ana", 1)}
+    client = TestClient(create_app(url, run_jobs=False))
+    good = client.post("/api/v1/surveys", files={"file": ("good.csv", cases["good"].read_bytes())}, headers=headers)
+    assert good.status_code == 202
+    before = (store.counts(), client.get("/api/v1/jobs", headers=headers).json())
+    name = cases[case].name
+    r = client.post("/api/v1/surveys", files={"file": (name, cases[case].read_bytes())}, headers=headers)
+    assert r.status_code == 422, r.text
+    want = cli.stderr.removeprefix("error: ").strip().replace(str(cases[case]), name)
+    assert r.json()["error"]["message"] == want
+    assert (store.counts(), client.get("/api/v1/jobs", headers=headers).json()) == before
