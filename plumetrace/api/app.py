@@ -18,10 +18,13 @@ request body is limited to :data:`plumetrace.api.jobs.MAX_UPLOAD_BYTES` (413 bey
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Body, Depends, FastAPI, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -41,6 +44,8 @@ UPLOAD_ROLES = ("admin", "analyst")
 ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many_requests"}
 MAX_PAGE = 500
+#: Rendered evidence panels and maps kept per app (each keyed by the store's data version).
+VIEW_CACHE_SIZE = 256
 
 __all__ = ["ANALYSIS_ROLES", "allow", "create_app"]
 
@@ -235,17 +240,33 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
         """One site."""
         return _site(store, site_id)
 
-    @app.get("/api/v1/sites/{site_id}/evidence", tags=["sites"])
-    def site_evidence(site_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
+    def _rendered(view: str, key: int, _version: tuple) -> bytes:
+        """A heavy view as JSON bytes, computed once per state of the store (``Store.data_version``)."""
+        if view == "evidence":
+            value = views.site_evidence(store, _site(store, key))
+        else:
+            from plumetrace.pipeline import ranked_sites
+
+            value = views.map_layers(store, ranked_sites(store))
+        return JSONResponse(jsonable_encoder(value)).body
+
+    render_lock = threading.Lock()
+
+    def rendered(view: str, key: int) -> Response:
+        """The cached view; one thread renders a missing one while the others wait for it, not render it too."""
+        with render_lock:  # rendering is CPU-bound under the GIL: serialising it costs nothing, duplicates do
+            return Response(_rendered(view, key, store.data_version()), media_type="application/json")
+
+    @app.get("/api/v1/sites/{site_id}/evidence", tags=["sites"], response_model=dict)
+    def site_evidence(site_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> Response:
         """A site's evidence: surveys, estimates (rate interval), hits with their time series, ratios, classes."""
-        return views.site_evidence(store, _site(store, site_id))
+        return rendered("evidence", site_id)
 
-    @app.get("/api/v1/map", tags=["sites"])
-    def map_layers(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> dict:
+    @app.get("/api/v1/map", tags=["sites"], response_model=dict)
+    def map_layers(_p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> Response:
         """Every layer of the analyst map as GeoJSON, and the bounds that fit the sites."""
-        from plumetrace.pipeline import ranked_sites
-
-        return views.map_layers(store, ranked_sites(store))
+        return rendered("map", 0)
 
     # -- surveys, hits, estimates, jobs, plans -----------------------------------------------------------
     @app.get("/api/v1/hits", tags=["surveys"])

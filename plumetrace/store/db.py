@@ -231,6 +231,23 @@ class Store:
         with self.session() as s:
             return {k: int(s.scalar(select(func.count()).select_from(t))) for k, t in tables.items()}
 
+    def data_version(self) -> tuple:
+        """A value that changes whenever what the map and the evidence views show can have changed.
+
+        Surveys, hits and estimates are only added; sites are replaced (their ``updated_at`` moves); plans are
+        added; the buildings are a setting (with its SHA-256). One statement, cheap enough to ask per request (the
+        API's heavy views are cached on it).
+        """
+        q = select(select(func.max(m.Survey.id)).scalar_subquery(),
+                   select(func.count()).select_from(m.Hit).scalar_subquery(),
+                   select(func.count()).select_from(m.Site).scalar_subquery(),
+                   select(func.max(m.Site.updated_at)).scalar_subquery(),
+                   select(func.max(m.Site.id)).scalar_subquery(),
+                   select(func.max(m.Plan.id)).scalar_subquery(),
+                   select(m.Setting.value).where(m.Setting.key == "buildings_sha256").scalar_subquery())
+        with self.session() as s:
+            return tuple(s.execute(q).one())
+
     def surveys(self) -> list[dict]:
         """Ingested surveys, oldest first."""
         with self.session() as s:
@@ -369,7 +386,10 @@ class Store:
 
     def set_buildings(self, geojson: dict) -> None:
         """Keep the campaign's building footprints (GeoJSON, contract 2) for the map."""
+        import hashlib
+
         self.set_setting("buildings", geojson)
+        self.set_setting("buildings_sha256", hashlib.sha256(json.dumps(geojson, sort_keys=True).encode()).hexdigest())
 
     def buildings(self) -> dict | None:
         """The campaign's building footprints (GeoJSON), if a campaign gave them."""

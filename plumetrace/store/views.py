@@ -26,6 +26,8 @@ from plumetrace.io.export import hit_features, site_features, track_segments
 DOWNWIND_HALF_ANGLE_DEG = 40.0
 DOWNWIND_MAX_M = 1500.0
 #: Seconds of readings shown either side of a hit.
+#: At most this many points per hit's time series (min-max decimation keeps every peak).
+SERIES_POINTS = 400
 WINDOW_S = 60.0
 MAX_HITS_SHOWN = 8
 
@@ -98,15 +100,39 @@ def _series(samples, hit: dict, channels: list[str]) -> dict | None:
     sel = (t >= hit["t_start"] - WINDOW_S) & (t <= hit["t_end"] + WINDOW_S)
     if not sel.any():
         return None
-    out = {"time": np.round(t[sel], 2).tolist(), "t_start": hit["t_start"], "t_end": hit["t_end"], "channels": {}}
-    for c in channels:
-        if c in samples.columns:
-            bg = samples.get(f"background:{c}")
-            out["channels"][c] = {"value": [None if not np.isfinite(v) else round(float(v), 4)
-                                            for v in samples[c].to_numpy()[sel]],
-                                  "background": None if bg is None else
-                                  [None if not np.isfinite(v) else round(float(v), 4) for v in bg.to_numpy()[sel]]}
+    idx = np.flatnonzero(sel)
+    present = [c for c in channels if c in samples.columns]
+    if len(idx) > SERIES_POINTS and present:
+        idx = envelope_indices(samples[present[0]].to_numpy()[idx], SERIES_POINTS // 2, idx)
+    out = {"time": np.round(t[idx], 2).tolist(), "t_start": hit["t_start"], "t_end": hit["t_end"], "channels": {}}
+    for c in present:
+        bg = samples.get(f"background:{c}")
+        out["channels"][c] = {"value": [None if not np.isfinite(v) else round(float(v), 4)
+                                        for v in samples[c].to_numpy()[idx]],
+                              "background": None if bg is None else
+                              [None if not np.isfinite(v) else round(float(v), 4) for v in bg.to_numpy()[idx]]}
     return out
+
+
+def envelope_indices(values: np.ndarray, buckets: int, index: np.ndarray | None = None) -> np.ndarray:
+    """The indices of each of ``buckets`` equal runs' smallest and largest value, in order (min-max decimation).
+
+    A plot of the kept points has the same envelope as a plot of all of them — every peak stays at its height —
+    with at most ``2 * buckets`` points. ``index`` maps positions in ``values`` to the indices returned.
+    """
+    n = len(values)
+    index = np.arange(n) if index is None else np.asarray(index)
+    if n <= 2 * buckets:
+        return index
+    v = np.where(np.isfinite(values), values, np.nan)
+    keep = []
+    for run in np.array_split(np.arange(n), buckets):
+        seg = v[run]
+        if np.isnan(seg).all():
+            keep.append(run[0])
+            continue
+        keep.extend((run[int(np.nanargmin(seg))], run[int(np.nanargmax(seg))]))
+    return index[np.unique(keep)]
 
 
 def site_evidence(store, site: dict) -> dict:

@@ -1,6 +1,6 @@
 """The authorisation matrix of contract 8 over every endpoint of the OpenAPI schema: each role (and no token) × each
 endpoint × an object of the caller's own organisation or of another — on a copy of the demo's store, on SQLite and
-on PostgreSQL.
+on PostgreSQL (:func:`plumetrace.store.transfer.copy_store`).
 
 A write is tried on a fresh lead in the state that step needs, so that every cell is independent of the others.
 A new endpoint without a row here fails :func:`test_every_endpoint_is_in_the_matrix`.
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from plumetrace.api.accounts import add_org, add_user, create_token, principal_of
 from plumetrace.api.app import create_app
+from plumetrace.exceptions import InputError
 from plumetrace.leads import lifecycle
 from plumetrace.store import Store
-from plumetrace.store.models import Base, SourceEstimate
+from plumetrace.store.models import SourceEstimate
+from plumetrace.store.transfer import copy_store
 from tests.api.test_accounts import PW
 
 WHO = ("anon", "adm", "ana", "rev", "pa", "pb")  # no token; admin, analyst, reviewer; partners of police-a / -b
@@ -76,20 +78,6 @@ PATH = [("rev", "review"), ("ana", "share"), ("pa", "acknowledge"), ("pa", "acti
 STATE_STEPS = {"draft": 0, "reviewed": 1, "shared": 2, "acknowledged": 3, "actioned": 4}
 
 
-def copy_store(src_url: str, dst_url: str) -> Store:
-    """Every row of one store into a new one (the demo's SQLite store onto PostgreSQL), sequences moved on."""
-    src, dst = Store(src_url), Store(dst_url)
-    with src.engine.connect() as a, dst.engine.begin() as b:
-        for table in Base.metadata.sorted_tables:
-            rows = [dict(r._mapping) for r in a.execute(table.select())]
-            if rows:
-                b.execute(table.insert(), rows)
-            if dst.dialect == "postgresql" and "id" in table.c:
-                b.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                               f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
-    return dst
-
-
 def make_lead(store, site_id: int, state: str, partner: str = "police-a", tlp: str = "AMBER",
               recipients: tuple[str, ...] = ()) -> int:
     """A lead of the site brought to ``state`` by the people whose step it is."""
@@ -106,7 +94,12 @@ def make_lead(store, site_id: int, state: str, partner: str = "police-a", tlp: s
 def world(demo_run, store_url):
     out, result = demo_run
     assert result.exit_code == 0, result.output
-    store = copy_store(f"sqlite:///{out / 'plumetrace.db'}", store_url)
+    demo = Store(f"sqlite:///{out / 'plumetrace.db'}")
+    store = Store(store_url)
+    copied = copy_store(demo, store)  # the demo's SQLite store onto PostgreSQL, too
+    assert copied["sites"] >= 1 and store.counts() == demo.counts()
+    with pytest.raises(InputError, match="not empty"):
+        copy_store(demo, store)
     add_org(store, "analysis")
     add_org(store, "police-a", partner=True)
     add_org(store, "police-b", partner=True)
