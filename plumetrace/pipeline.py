@@ -81,7 +81,7 @@ def _read_for_identity(path: Path):
 
 def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict | None = None,
                    buildings: str | None = None, threads: int | None = None,
-                   preset: str = CAMPAIGN_PRESET) -> SurveyResult:
+                   preset: str = CAMPAIGN_PRESET, learned: dict | None = None) -> SurveyResult:
     """Detect, locate and summarise one survey file in the campaign frame centred at ``origin``.
 
     Parameters
@@ -99,6 +99,9 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         Numba threads for this call (Dask workers use 1, so that N workers use N cores).
     preset : str
         Locator preset (:data:`plumetrace.locate.PRESETS`).
+    learned : dict, optional
+        Per-area priors learnt from outcomes (``Store.learned_priors``): the survey's area (its median position)
+        sets the attribution's class prior and the detector's floor threshold.
     """
     from plumetrace.geo.crs import LocalFrame
     from plumetrace.io.survey import content_hash, read_survey
@@ -118,11 +121,18 @@ def analyze_survey(path: str | Path, origin: tuple[float, float], locator: dict 
         from plumetrace.io.buildings import read_buildings
 
         footprints, _ = read_buildings(buildings, frame)
-    loc = SourceLocator(**locator_settings(preset, **(locator or {}))).fit(survey, footprints)
+    settings = locator_settings(preset, **(locator or {}))
+    area, prior = _learned_for(survey, learned)
+    if prior is not None:
+        settings["detector"] = {**(settings.get("detector") or {}), "class_prior": prior["class_prior"],
+                                "k_min": float(prior["k_min"])}
+    loc = SourceLocator(**settings).fit(survey, footprints)
     d = survey.data
     hits = [{"t_start": float(e.t_start), "t_end": float(e.t_end), "lat": float(e.lat), "lon": float(e.lon),
              "channels": list(e.channels), "peak_sigma": float(e.peak_sigma), "source_class": e.label,
-             "class_probability": float(e.probability), "details": _event_details(e)}
+             "class_probability": float(e.probability),
+             "details": {**_event_details(e), "area": area, "class_prior": None if prior is None else
+                         prior["class_prior"]}}
             for e in loc.detector_.events_]
     platform = None
     if "platform" in d.columns and d["platform"].notna().any():
@@ -187,6 +197,15 @@ def kept_samples(data, channels, background) -> dict:
         values.append(background[c].to_numpy(float)[::stride])
     return {"columns": cols + [f"background:{c}" for c in channels], "stride": stride,
             "values": np.column_stack(values)}
+
+
+def _learned_for(survey, learned: dict | None) -> tuple[str, dict | None]:
+    """The survey's area (at its median position) and the priors learnt there, if any."""
+    from plumetrace.detect.learning import area_key
+
+    d = survey.data
+    area = area_key(float(d["lat"].median()), float(d["lon"].median()))
+    return area, (learned or {}).get(area)
 
 
 def _event_details(e) -> dict:
@@ -355,6 +374,7 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
     if locator and todo:
         store.set_setting("campaign_locator", locator)  # uploads through the service are analysed the same way
     ingested, analysis_s = 0, 0.0
+    learned = store.learned_priors()
     peak = psutil.Process().memory_info().rss
     bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(),
@@ -376,7 +396,8 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
     with bar:
         task = bar.add_task("analysing surveys", total=len(todo))
         if todo and executor is not None:
-            futures = {executor.submit(analyze_survey, str(p), origin, locator, buildings, 1): p for p in todo}
+            futures = {executor.submit(analyze_survey, str(p), origin, locator, buildings, 1, learned=learned): p
+                       for p in todo}
             for fut in as_completed(futures):
                 finish(futures[fut], fut.result)
                 bar.advance(task)
@@ -384,7 +405,7 @@ def run_campaign(paths, store, executor=None, locator: dict | None = None, build
                     peak = max(peak, worker_memory() + psutil.Process().memory_info().rss)
         else:
             for p in todo:
-                finish(p, lambda p=p: analyze_survey(p, origin, locator, buildings))
+                finish(p, lambda p=p: analyze_survey(p, origin, locator, buildings, learned=learned))
                 bar.advance(task)
                 peak = max(peak, psutil.Process().memory_info().rss)
     sites, changes = fuse_store(store, fuser)

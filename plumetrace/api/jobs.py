@@ -208,7 +208,8 @@ def run_job(store, job_id: int, submit) -> None:
                 Path(buildings).write_text(json.dumps(store.buildings()))
             _stage(store, job_id, "analysing")
             locator = store.get_setting("campaign_locator") or None
-            result = submit(analyze_survey, str(path), origin, locator, buildings, 1).result()
+            result = submit(analyze_survey, str(path), origin, locator, buildings, 1,
+                            learned=store.learned_priors()).result()
         result.path = f"upload:{name}"
         _stage(store, job_id, "storing")
         survey_id, _new = store.ingest(result)

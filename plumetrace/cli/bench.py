@@ -106,3 +106,45 @@ def bench_follow_up_cmd(
     p = s["paired_top1"]
     out.print(f"paired building top-1, adaptive against the best fixed pattern ({p['best_fixed']}): adaptive only "
               f"{p['adaptive_only']}, {p['best_fixed']} only {p['fixed_only']}; {s['seconds']:.0f} s of work")
+
+
+@bench_app.command("learning")
+@handle_errors
+def bench_learning_cmd(
+    seeds: Annotated[int, typer.Option(help="Drawn worlds (four areas each).", min=1, max=500)] = 20,
+    campaigns: Annotated[int, typer.Option(help="Campaigns per world, outcomes fed back after each.", min=2,
+                                           max=100)] = 12,
+    warmup: Annotated[int, typer.Option(help="First campaigns left out of the score (learning starts).", min=0)]
+    = 4,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Learning from outcomes, before and after: false-positive leads per confirmed lab at equal recall."""
+    from rich.table import Table
+
+    from plumetrace.bench.learning import run_learning_bench
+
+    if warmup >= campaigns:
+        from plumetrace.exceptions import InputError
+
+        raise InputError(f"--warmup {warmup} leaves no campaign to score of --campaigns {campaigns}")
+    report = run_learning_bench(seeds, campaigns, warmup)
+    if json_output:
+        print_json(report)
+        return
+    table = Table(title=f"learning from outcomes: {seeds} worlds × {campaigns} campaigns (scored after {warmup})",
+                  title_justify="left")
+    for col in ("payload", "arm", "labs", "confirmed", "false +", "nothing found", "recall", "false per confirmed",
+                "floor σ"):
+        table.add_column(col, justify="left" if col in ("payload", "arm") else "right")
+    for payload, r in report["payloads"].items():
+        for arm in ("fixed", "learning"):
+            a = r[arm]["at_t_0_5"]
+            table.add_row(payload, arm, str(a["labs"]), str(a["confirmed"]), str(a["false_positive"]),
+                          str(a["nothing_found"]), f"{100 * a['recall']:.0f} %", f"{a['fp_per_confirmed']:.3f}",
+                          f"{a['mean_threshold_sigma']:.2f}")
+    out.print(table)
+    for payload, r in report["payloads"].items():
+        e = r["equal_recall"]
+        out.print(f"{payload} payload, at equal recall {100 * e['recall']:.0f} %: false leads per confirmed lab "
+                  f"{e['fixed']:.3f} fixed → {e['learning']:.3f} learning; lead threshold P(lab) ≥ 0.5")
+    out.print(f"{report['seconds']:.0f} s")

@@ -242,6 +242,33 @@ def summary_cmd(month: Annotated[str, typer.Option("--month", help="YYYY-MM (lea
     out.print(f"summary: {out_path}")
 
 
+@leads_app.command("priors")
+@handle_errors
+def priors_cmd(db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,
+               json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """What outcomes taught, per area: the class prior and the detection floor the next surveys there use."""
+    from plumetrace.leads.learning import BASE_K_MIN, learn_from_outcomes
+    from plumetrace.store import Store
+
+    areas = learn_from_outcomes(Store(db))
+    if json_output:
+        print_json({"areas": areas, "base_k_min": BASE_K_MIN})
+        return
+    if not areas:
+        out.print("no closed lead with an outcome yet: every area uses the library's uniform prior and "
+                  f"the {BASE_K_MIN:.1f} σ floor")
+        return
+    table = Table(title="learnt from outcomes, per area (tile row:column of 0.01°)", title_justify="left")
+    for col in ("area", "leads", "events", "outcomes", "most probable classes", "floor σ"):
+        table.add_column(col, justify="right" if col in ("leads", "events", "floor σ") else "left")
+    for area, a in areas.items():
+        top = sorted(a["class_prior"].items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(area, str(a["leads"]), str(a["events"]),
+                      ", ".join(f"{k} {v}" for k, v in a["belief"]["outcomes"].items()),
+                      ", ".join(f"{k} {100 * v:.0f} %" for k, v in top), f"{a['k_min']:.2f}")
+    out.print(table)
+
+
 @audit_app.command("verify")
 @handle_errors
 def verify_cmd(db: Annotated[str | None, typer.Option(help=DB_HELP)] = None,

@@ -113,6 +113,26 @@ class Attribution:
     probability: float
 
 
+def log_evidences(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern]) -> np.ndarray:
+    """Log evidence of each class of ``patterns`` and, last, of the unknown alternative (prior-free)."""
+    integral = np.asarray(integral, float)
+    se = np.maximum(np.asarray(se, float), 1e-12)
+    return np.array([class_log_evidence(integral, se, p) for p in patterns] + [unknown_log_evidence(integral, se)])
+
+
+def posterior(log_ev: np.ndarray, keys: list[str], prior_unknown: float = 0.1,
+              class_prior: dict[str, float] | None = None) -> dict[str, float]:
+    """Class probabilities from :func:`log_evidences` under a prior (``class_prior``: relative class weights)."""
+    weights = np.array([1.0 if class_prior is None else class_prior.get(k, 0.0) for k in keys])
+    if weights.sum() <= 0:
+        raise ValueError("the class prior gives no class a positive weight")
+    weights = (1 - prior_unknown) * weights / weights.sum()
+    with np.errstate(divide="ignore"):
+        logp = np.concatenate([np.log(weights), [np.log(prior_unknown)]]) + np.asarray(log_ev, float)
+    post = np.exp(logp - log_sum_exp(logp))
+    return dict(zip(list(keys) + [UNKNOWN], (float(p) for p in post), strict=True))
+
+
 def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern], prior_unknown: float = 0.1,
               min_probability: float = 0.5, class_prior: dict[str, float] | None = None) -> Attribution:
     """Posterior class probabilities of one event.
@@ -129,17 +149,12 @@ def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern]
     min_probability : float
         Report a class only at or above this posterior; otherwise the label is ``unknown``.
     """
-    integral = np.asarray(integral, float)
-    se = np.maximum(np.asarray(se, float), 1e-12)
-    keys = [p.key for p in patterns]
-    weights = np.array([1.0 if class_prior is None else class_prior.get(k, 0.0) for k in keys])
-    weights = (1 - prior_unknown) * weights / weights.sum()
-    logp = [np.log(w) + class_log_evidence(integral, se, p) if w > 0 else -np.inf
-            for w, p in zip(weights, patterns, strict=True)]
-    logp.append(np.log(prior_unknown) + unknown_log_evidence(integral, se))
-    logp = np.array(logp)
-    post = np.exp(logp - log_sum_exp(logp))
-    probs = dict(zip(keys + [UNKNOWN], (float(p) for p in post), strict=True))
+    probs = posterior(log_evidences(integral, se, patterns), [p.key for p in patterns], prior_unknown, class_prior)
+    return label_of(probs, min_probability)
+
+
+def label_of(probs: dict[str, float], min_probability: float = 0.5) -> Attribution:
+    """The reported class of a posterior: its most probable class if at least ``min_probability``, else unknown."""
     best = max(probs, key=probs.get)
     label = best if probs[best] >= min_probability else UNKNOWN
     return Attribution(probs, label, probs[best] if label == best else probs[UNKNOWN])

@@ -83,6 +83,9 @@ class PlumeDetector:
         Source-class library (default: :func:`plumetrace.detect.signatures.load_source_classes`).
     prior_unknown, min_probability : float
         Attribution settings (:func:`plumetrace.detect.attribution.attribute`).
+    class_prior : dict, optional
+        Relative prior weight of each class (uniform when absent), e.g. the area's prior learnt from outcomes
+        (:func:`plumetrace.detect.learning.class_prior`).
     build_events : bool
         Form and attribute events (default); False stops after the channel hits.
 
@@ -103,7 +106,8 @@ class PlumeDetector:
     def __init__(self, false_alarms_per_hour: float = 0.5, block: float = 15.0, quantile: float = 0.1,
                  smooth_blocks: int = 3, min_duration: float = 0.5, merge_gap: float = 2.0, k_min: float = 4.0,
                  k_max: float = 12.0, lags: dict | None = None, source_classes: dict | None = None,
-                 prior_unknown: float = 0.1, min_probability: float = 0.5, build_events: bool = True):
+                 prior_unknown: float = 0.1, min_probability: float = 0.5, build_events: bool = True,
+                 class_prior: dict | None = None):
         self.false_alarms_per_hour = false_alarms_per_hour
         self.block = block
         self.quantile = quantile
@@ -117,6 +121,7 @@ class PlumeDetector:
         self.prior_unknown = prior_unknown
         self.min_probability = min_probability
         self.build_events = build_events
+        self.class_prior = class_prior
 
     def fit(self, survey: Survey) -> PlumeDetector:
         """Run detection and attribution on a survey; returns self."""
@@ -257,7 +262,7 @@ class PlumeDetector:
             wd = float(data["wind_dir_deg"].iloc[gi]) if "wind_dir_deg" in data.columns else None
             channels = list(survey.channels)
             att = attribute(np.array([integral[c] for c in channels]), np.array([se[c] for c in channels]),
-                            patterns, self.prior_unknown, self.min_probability)
+                            patterns, self.prior_unknown, self.min_probability, self.class_prior)
             out.append(Event(
                 id="", platform=platform, t_start=float(t[s]), t_end=float(t[e - 1]), t_peak=float(t[p]),
                 peak_sigma=float(z_all[peak_ch][p]), lat=float(lat), lon=float(lon), east=east, north=north,

@@ -178,6 +178,11 @@ def transition(store, p, lead_id: int, step: str, comment: str | None = None, **
             detail["outcome"] = kw["outcome"]
         s.add(LeadEvent(lead_id=lead.id, kind=step, actor_id=p.user_id, comment=comment, detail=detail, at=now))
         append_in(s, f"lead.{step}", p.username, subject, {**detail, "comment": comment})
+    if step == "close":  # the outcome teaches the area's class prior and threshold (the next surveys use them)
+        from plumetrace.leads.learning import learn_from_outcomes
+
+        learned = learn_from_outcomes(store)
+        append(store, "learning.update", p.username, subject, {"areas": len(learned)})
     return get(store, p, lead_id)
 
 

@@ -391,6 +391,18 @@ class Store:
         self.set_setting("buildings", geojson)
         self.set_setting("buildings_sha256", hashlib.sha256(json.dumps(geojson, sort_keys=True).encode()).hexdigest())
 
+    def learned_priors(self) -> dict:
+        """The class prior and floor threshold learnt from outcomes, per area, or {} before any.
+
+        Keys are :func:`plumetrace.detect.learning.area_key`; values ``{"class_prior": {…}, "k_min": σ,
+        "belief": {…}}``.
+        """
+        return self.get_setting("learned_priors") or {}
+
+    def set_learned_priors(self, areas: dict) -> None:
+        """Replace the learnt per-area priors (:mod:`plumetrace.leads.learning`)."""
+        self.set_setting("learned_priors", areas)
+
     def buildings(self) -> dict | None:
         """The campaign's building footprints (GeoJSON), if a campaign gave them."""
         return self.get_setting("buildings")
