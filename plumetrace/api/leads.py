@@ -119,6 +119,14 @@ def brief(request: Request, lead_id: ObjectId, name: str, p: Annotated[Principal
     return Response(data, media_type=types[name], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@router.get("/partners")
+def partners(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS))]) -> dict:
+    """The partner organisations a lead can be shared with (names only)."""
+    from plumetrace.api.accounts import organisations
+
+    return {"partners": [{"name": o["name"]} for o in organisations(_store(request)) if o["partner"]]}
+
+
 @router.get("/metrics/partners")
 def metrics(request: Request, _p: Annotated[Principal, Depends(allow(*ANALYSIS))],
             month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None) -> dict:

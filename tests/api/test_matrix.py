@@ -58,6 +58,7 @@ GETS = [
     ("GET", "/api/v1/leads/{lead_id}/brief/{name}", {"lead_id": "draft", "name": "lead.geojson"},
      (200, 200, 200, 404, 404)),
     ("GET", "/api/v1/metrics/partners", {}, READ),
+    ("GET", "/api/v1/partners", {}, READ),
     ("GET", "/api/v1/audit", {}, (200, 403, 200, 403, 403)),
     ("DELETE", "/api/v1/session", {}, ALL),
 ]

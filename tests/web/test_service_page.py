@@ -1,5 +1,6 @@
 """The analyst web map served by ``plumetrace serve`` on the demo's store, in Debian's Chromium (Playwright), offline:
-log in, the demo's sites on the map, a site's evidence, an upload whose job finishes and whose site appears."""
+log in, the demo's sites on the map, a site's evidence, an upload whose job finishes and whose site appears; a lead
+made, reviewed and shared in the page by two people and acknowledged and closed by the partner in theirs."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def served(demo_run, tmp_path_factory):
     url = f"sqlite:///{folder / 'plumetrace.db'}"
     store = Store(url)
     add_org(store, "analysis")
+    add_org(store, "police-a", partner=True)
     add_user(store, "ana", "analysis", "analyst", PW)
+    add_user(store, "rev", "analysis", "reviewer", PW)
+    add_user(store, "pa", "police-a", "partner", PW)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(url, workers=1), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -108,3 +112,78 @@ def test_page_logs_in_shows_sites_evidence_and_an_upload(served, tmp_path):
     assert all(u.startswith(base) or u.startswith(("blob:", "data:")) for u in requests), \
         [u for u in requests if not u.startswith(base)]
     assert first_load_s < 10.0
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+
+
+def _login(browser, base, user, errors):
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
+    page.goto(base + "/")
+    page.fill("#username", user)
+    page.fill("#password", PW)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    return page
+
+
+def _lead_row(page, state):
+    row = page.locator("#leads tbody tr", has_text=state).first
+    row.wait_for(timeout=15_000)
+    return row
+
+
+def test_a_lead_is_made_reviewed_shared_and_closed_in_the_page(served):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must test the web map in Chromium: .ci/run installs Debian's chromium")
+        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    base, _ = served
+    errors = []
+    with sync_playwright() as p:
+        browser = _browser(p)
+        ana = _login(browser, base, "ana", errors)  # the analyst makes a lead of the top site
+        ana.locator("#sites tbody tr").first.click()
+        ana.wait_for_selector("#make-lead:not([hidden])")
+        ana.fill("#lead-title", "Lab at the top site")
+        ana.select_option("#lead-tlp", "AMBER")
+        ana.click("#make-lead button[type=submit]")
+        ana.wait_for_selector("#lead-panel[data-state='draft']")
+        assert ana.locator("#lead-review").is_hidden()  # the author may not review
+        assert ana.locator("#lead-brief a").count() == 5
+        rev = _login(browser, base, "rev", errors)  # a second person reviews and shares
+        _lead_row(rev, "draft").click()
+        rev.wait_for_selector("#lead-review:not([hidden])")
+        rev.fill("#review-comment", "checked the evidence")
+        rev.click("#lead-review button[type=submit]")
+        rev.wait_for_selector("#lead-panel[data-state='reviewed']")
+        rev.select_option("#share-partner", "police-a")
+        rev.select_option("#share-tlp", "AMBER")
+        rev.click("#lead-share button[type=submit]")
+        rev.wait_for_selector("#lead-panel[data-state='shared']")
+        rev.screenshot(path=str(SHOTS / "service-lead-shared.png"))
+        pa = _login(browser, base, "pa", errors)  # the partner sees it (and no site), acknowledges, acts, closes
+        assert pa.locator("#sites tbody tr").count() == 0 and pa.locator("#sites-block").is_hidden()
+        _lead_row(pa, "shared").click()
+        pa.wait_for_selector("#lead-ack:not([hidden])")
+        pa.click("#lead-ack button[type=submit]")
+        pa.wait_for_selector("#lead-panel[data-state='acknowledged']")
+        pa.select_option("#action-kind", "inspection")
+        pa.click("#lead-action button[type=submit]")
+        pa.wait_for_selector("#lead-panel[data-state='actioned']")
+        pa.select_option("#close-outcome", "confirmed")
+        pa.click("#lead-close button[type=submit]")
+        pa.wait_for_selector("#lead-panel[data-state='closed']")
+        assert pa.locator("path.leaflet-interactive").count() == 1  # the lead's 90 % region, nothing else
+        history = pa.locator("#lead-events li").all_inner_texts()
+        assert [h.split(" ")[2] for h in history] == ["created", "review", "share", "acknowledge", "action",
+                                                      "close"], history
+        pa.screenshot(path=str(SHOTS / "service-lead-closed.png"))
+        browser.close()
+    assert not errors, errors

@@ -67,6 +67,7 @@ async function enter() {
     legend().addTo(map);
   }
   if (!me.partner) await loadMap();
+  document.getElementById("sites-block").hidden = !!me.partner;  // a partner sees leads only
   await loadLeads();
   window.plumetraceReady = true;
   document.body.dataset.ready = "1";  // for tests and tools: readable without script evaluation (CSP)
@@ -190,6 +191,8 @@ function series(s) {
 
 async function openSite(id) {
   const ev = await json(`/sites/${id}/evidence`);
+  openSiteId = id;
+  document.getElementById("make-lead").hidden = !(me.role === "admin" || me.role === "analyst");
   const s = ev.site, panel = document.getElementById("site-panel");
   document.getElementById("site-title").textContent = `Site ${s.id}: ${s.class}`;
   const ci = ev.rate_ci90_g_s;
@@ -219,15 +222,102 @@ async function openSite(id) {
   if (f) map.setView([f.lat, f.lon], Math.max(map.getZoom(), 17));
 }
 
+const TLP = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"];
+const ACTIONS = ["inspection", "dismantling", "other"];
+const OUTCOMES = ["confirmed", "nothing_found", "relocated", "false_positive", "duplicate"];
+let openSiteId = null, openLeadId = null, leadShape = null;
+function options(select, values, chosen) {
+  select.replaceChildren(...values.map(v => { const o = el("option", {value: v}, v); if (v === chosen) o.selected = true;
+                                              return o; }));
+}
+options(document.getElementById("lead-tlp"), TLP, "AMBER");
+options(document.getElementById("share-tlp"), TLP, "AMBER");
+options(document.getElementById("action-kind"), ACTIONS);
+options(document.getElementById("close-outcome"), OUTCOMES);
+
 async function loadLeads() {
   try {
     const data = await json("/leads");
-    document.querySelector("#leads tbody").replaceChildren(...data.leads.map(l => el("tr",
-      l.overdue ? {class: "overdue", title: "overdue against the partner's target"} : {},
-      el("td", {}, text(l.id)), el("td", {}, l.title), el("td", {}, l.state + (l.overdue ? " (overdue)" : "")),
-      el("td", {}, "TLP:" + l.tlp), el("td", {}, text(l.partner)))));
+    document.querySelector("#leads tbody").replaceChildren(...data.leads.map(l => {
+      const tr = el("tr", l.overdue ? {class: "overdue", title: "overdue against the partner's target"} : {},
+        el("td", {}, text(l.id)), el("td", {}, l.title), el("td", {}, l.state + (l.overdue ? " (overdue)" : "")),
+        el("td", {}, "TLP:" + l.tlp), el("td", {}, text(l.partner)));
+      tr.dataset.lead = l.id;
+      tr.addEventListener("click", () => openLead(l.id));
+      return tr;
+    }));
   } catch (e) { /* no leads endpoint for this role */ }
 }
+
+async function openLead(id) {
+  const l = await json(`/leads/${id}`);
+  openLeadId = id;
+  const panel = document.getElementById("lead-panel");
+  panel.dataset.state = l.state;
+  document.getElementById("lead-title-h").textContent = `Lead ${l.id}: ${l.title}`;
+  const s = (l.snapshot || {}).site || {};
+  document.getElementById("lead-summary").replaceChildren(popupOf([
+    `TLP:${l.tlp} — ${l.state}` + (l.partner ? ` — shared with ${l.partner}` : ""),
+    `site ${text(l.site_id)}: ${text(s.class)} (confidence ${text(s.confidence, 2)}), ${text(s.lat, 6)}, ` +
+      `${text(s.lon, 6)}; 90 % radius ${text(s.credible90_radius_m, 0)} m`,
+    `author ${text(l.author)}; reviewer ${text(l.reviewer)}; version ${l.version}` +
+      (l.outcome ? `; outcome ${l.outcome}` : "")]));
+  document.getElementById("lead-buildings").replaceChildren(...((l.snapshot || {}).buildings || []).map(b =>
+    el("li", {}, `${b.building_id}: ` + (b.probability === null ? "–" : `${Math.round(100 * b.probability)} %`))));
+  document.getElementById("lead-events").replaceChildren(...(l.events || []).map(e => el("li", {},
+    `${e.at.replace("T", " ").slice(0, 19)} ${e.kind} by ${text(e.actor)}` + (e.comment ? ` — ${e.comment}` : ""))));
+  document.getElementById("lead-brief").replaceChildren(...["brief.html", "brief.pdf", "lead.kml", "lead.geojson",
+    "lead.stix.json"].flatMap(n => [el("a", {href: `${api}/leads/${id}/brief/${n}`, download: n}, n), " "]));
+  const can = {
+    review: me.role === "reviewer" && l.state === "draft" && l.author !== me.username,
+    share: !me.partner && me.role !== "partner" && l.state === "reviewed",
+    ack: me.partner && l.state === "shared" && l.partner === me.organisation,
+    action: me.partner && ["acknowledged", "actioned"].includes(l.state) && l.partner === me.organisation,
+    close: ["acknowledged", "actioned"].includes(l.state) &&
+      ((me.partner && l.partner === me.organisation) || me.role === "admin")};
+  for (const [k, v] of Object.entries(can)) document.getElementById(`lead-${k}`).hidden = !v;
+  if (can.share) {
+    try { options(document.getElementById("share-partner"), (await json("/partners")).partners.map(p => p.name)); }
+    catch (e) { /* none */ }
+  }
+  document.getElementById("lead-error").textContent = "";
+  panel.hidden = false;
+  if (s.lat !== undefined && s.lat !== null && map) {
+    if (leadShape) leadShape.remove();
+    leadShape = L.circle([s.lat, s.lon], {radius: s.credible90_radius_m || 10, color: "#8a5a00", weight: 2,
+                                          fillOpacity: 0.15}).bindTooltip(`lead ${l.id}: 90 % region`).addTo(map);
+    map.setView([s.lat, s.lon], Math.max(map.getZoom(), 17));
+  }
+}
+document.getElementById("close-lead").addEventListener("click", () => {
+  document.getElementById("lead-panel").hidden = true; });
+
+async function step(path, body) {
+  const err = document.getElementById("lead-error");
+  err.textContent = "";
+  try {
+    const l = await json(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                                body: JSON.stringify(body)});
+    await loadLeads();
+    await openLead(l.id);
+  } catch (e) { err.textContent = e.message; }
+}
+function onSubmit(id, fn) {
+  document.getElementById(id).addEventListener("submit", ev => { ev.preventDefault(); fn(); });
+}
+onSubmit("make-lead", () => step("/leads", {site_id: openSiteId, tlp: document.getElementById("lead-tlp").value,
+                                            title: document.getElementById("lead-title").value || null}));
+onSubmit("lead-review", () => step(`/leads/${openLeadId}/review`,
+                                   {comment: document.getElementById("review-comment").value || null}));
+onSubmit("lead-share", () => step(`/leads/${openLeadId}/share`, {
+  partner: document.getElementById("share-partner").value, tlp: document.getElementById("share-tlp").value,
+  recipients: document.getElementById("share-recipients").value.split(",").map(x => x.trim()).filter(Boolean)}));
+onSubmit("lead-ack", () => step(`/leads/${openLeadId}/acknowledge`, {}));
+onSubmit("lead-action", () => step(`/leads/${openLeadId}/action`, {
+  kind: document.getElementById("action-kind").value,
+  comment: document.getElementById("action-comment").value || null}));
+onSubmit("lead-close", () => step(`/leads/${openLeadId}/close`,
+                                  {outcome: document.getElementById("close-outcome").value}));
 
 document.getElementById("upload").addEventListener("submit", (ev) => {
   ev.preventDefault();
