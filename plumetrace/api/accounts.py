@@ -157,16 +157,17 @@ def authenticate(store, token: str | None) -> Principal | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     digest = _token_hash(token)
-    with store.session() as s:
-        t = s.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-        if t is None or not hmac.compare_digest(t.token_hash, digest):
+    with store.session() as s:  # one round trip: the token with its user and organisation
+        row = s.execute(select(ApiToken, User, Organisation).join(User, User.id == ApiToken.user_id)
+                        .join(Organisation, Organisation.id == User.org_id)
+                        .where(ApiToken.token_hash == digest)).first()
+        if row is None:
             return None
-        if t.revoked_at is not None or utc(t.expires_at) <= _now():
+        t, u, o = row
+        if not hmac.compare_digest(t.token_hash, digest) or t.revoked_at is not None or utc(t.expires_at) <= _now():
             return None
-        u = s.get(User, t.user_id)
-        if u is None or not u.active:
+        if not u.active:
             return None
-        o = s.get(Organisation, u.org_id)
         return Principal(u.id, u.username, u.role, o.id, o.name, bool(o.partner))
 
 
