@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import threading
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import pytest
 
 from plumetrace.io.export import write_html_map
 from tests.fuse.weak import weak_surveys
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.web.browser import launch, need_chromium
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +40,7 @@ def _serve(folder: Path):
 
 
 def test_map_renders_offline_in_chromium(report, tmp_path):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must test the map in Chromium: .ci/run installs Debian's chromium")
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     server = _serve(report)
@@ -53,8 +48,7 @@ def test_map_renders_offline_in_chromium(report, tmp_path):
     errors, requests = [], []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -154,18 +148,14 @@ def test_user_strings_are_text_in_the_terminal(tmp_path):
 
 
 def test_hostile_strings_stay_text_in_chromium(hostile_report):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must test the map in Chromium: .ci/run installs Debian's chromium")
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     folder, _ = hostile_report
     server = _serve(folder)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = launch(p)
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
             page.wait_for_function("window.plumetraceReady === true", timeout=15_000)

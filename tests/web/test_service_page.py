@@ -16,8 +16,8 @@ import pytest
 from plumetrace.api.accounts import add_org, add_user
 from tests.api.test_accounts import PW
 from tests.fuse.weak import weak_surveys
+from tests.web.browser import launch, need_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("PLUMETRACE_SCREENSHOTS", "test-artifacts"))
 
 
@@ -59,10 +59,7 @@ def served(demo_run, tmp_path_factory):
 
 
 def test_page_logs_in_shows_sites_evidence_and_an_upload(served, tmp_path):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must test the web map in Chromium: .ci/run installs Debian's chromium")
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     base, folder = served
@@ -70,8 +67,7 @@ def test_page_logs_in_shows_sites_evidence_and_an_upload(served, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     errors, requests = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
@@ -114,11 +110,6 @@ def test_page_logs_in_shows_sites_evidence_and_an_upload(served, tmp_path):
     assert first_load_s < 10.0
 
 
-def _browser(p):
-    return p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-
-
 def _login(browser, base, user, errors):
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -138,16 +129,13 @@ def _lead_row(page, state):
 
 
 def test_a_lead_is_made_reviewed_shared_and_closed_in_the_page(served):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must test the web map in Chromium: .ci/run installs Debian's chromium")
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     base, _ = served
     errors = []
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch(p)
         ana = _login(browser, base, "ana", errors)  # the analyst makes a lead of the top site
         ana.locator("#sites tbody tr").first.click()
         ana.wait_for_selector("#make-lead:not([hidden])")
