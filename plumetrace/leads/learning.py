@@ -70,14 +70,14 @@ def learn_from_outcomes(store, keys: list[str] | None = None) -> dict:
         for hid in named:
             labels[hid] = (lead["outcome"], claimed)
         site = snap.get("site") or {}
-        area = next((area_of[h] for h in named if h in area_of), None)
-        if area is None and site.get("lat") is not None:
-            area = area_key(float(site["lat"]), float(site["lon"]))
-        if area is None:
-            continue
-        probs = next((p for hid, _, p in events.get(area, []) if hid in named), None)
-        beliefs[area] = update_belief(beliefs.get(area) or initial_belief(keys), lead["outcome"], claimed, probs)
-        counted[area][lead["id"]] = lead["outcome"]
+        areas = sorted({area_of[h] for h in named if h in area_of})  # every area whose surveys saw the lead's hits
+        if not areas and site.get("lat") is not None:
+            areas = [area_key(float(site["lat"]), float(site["lon"]))]
+        for area in areas:
+            probs = next((p for hid, _, p in events.get(area, []) if hid in named), None)
+            beliefs[area] = update_belief(beliefs.get(area) or initial_belief(keys), lead["outcome"], claimed,
+                                          probs)
+            counted[area][lead["id"]] = lead["outcome"]
     out = {}
     for area in sorted(set(events) | set(beliefs)):
         belief = beliefs.get(area) or initial_belief(keys)
