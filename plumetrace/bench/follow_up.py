@@ -1,7 +1,8 @@
 """The follow-up loop benchmark: coverage survey → plan → fly → joint locate, against fixed patterns.
 
 For each seeded scenario (a town, one clandestine lab in a house, benign decoys; wind, stability and rate drawn
-per seed; a quarter of them in the puff world — instantaneous puffs, not the locator's steady plume) the
+per seed; a quarter of them in the puff world — instantaneous puffs, not the locator's steady plume — and a
+quarter in the held-out Lagrangian particle world of issue #15, docs/simulation.md) the
 coverage survey is simulated and located; the follow-up is planned over the candidates
 (:func:`plumetrace.plan.followup.follow_up_candidates`, the wind forecast taken as the coverage survey's mean
 wind), flown in the same world an hour later with new turbulence (:func:`plumetrace.sim.simulate.follow_up_scenario`),
@@ -38,7 +39,7 @@ MAX_TARGETS = 2
 def follow_up_scenario_spec(seed: int) -> Scenario:
     """The seeded scenario of the follow-up benchmark (module docstring)."""
     rng = np.random.default_rng(7000 + seed)
-    world = "puff" if seed % 4 == 3 else "meander"
+    world = {3: "puff", 1: "lagrangian"}.get(seed % 4, "meander")
     d = {
         "name": f"follow_up_{seed:02d}_{world}", "seed": 7000 + seed,
         "origin": {"lat": 52.09 + 0.001 * seed, "lon": 5.12},
