@@ -255,10 +255,8 @@ def create_app(db_url: str | None = None, workers: int = 1, scheduler: str | Non
 
     def rendered(view: str, key: int) -> Response:
         """The cached view; one thread renders a missing one while the others wait for it, not render it too."""
-        version = store.data_version()  # outside the lock: a query, not rendering
         with render_lock:  # rendering is CPU-bound under the GIL: serialising it costs nothing, duplicates do
-            body = _rendered(view, key, version)
-        return Response(body, media_type="application/json")
+            return Response(_rendered(view, key, store.data_version()), media_type="application/json")
 
     @app.get("/api/v1/sites/{site_id}/evidence", tags=["sites"], response_model=dict)
     def site_evidence(site_id: ObjectId, _p: Annotated[Principal, Depends(allow(*ANALYSIS_ROLES))]) -> Response:
