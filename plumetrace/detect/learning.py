@@ -177,6 +177,9 @@ def fit_class_prior(log_ev: np.ndarray, keys: list[str], labels: list[tuple[str,
             fixed[i, index[claimed]] = 1.0
         elif kind == "is_not" and claimed in index:
             mask[i, index[claimed]] = 0.0
+    # an event without an outcome may be unknown (its mass leaves the classes); one with an outcome is an emitter
+    # of the library, so its class responsibilities are normalised over the classes alone
+    labelled = np.array([lab is not None for lab in labels], bool)
     alpha = alpha0.copy()
     for _ in range(iterations):
         w = (1 - prior_unknown) * alpha / alpha.sum()
@@ -185,9 +188,6 @@ def fit_class_prior(log_ev: np.ndarray, keys: list[str], labels: list[tuple[str,
         logp -= logp.max(axis=1, keepdims=True)
         p = np.exp(logp)
         cls = p[:, :k] * mask
-        # an event without an outcome may be unknown (its mass leaves the classes); one with an outcome is an
-        # emitter of the library, so its class responsibilities are normalised over the classes alone
-        labelled = np.array([lab is not None for lab in labels], bool)
         denom = np.where(labelled, cls.sum(axis=1), cls.sum(axis=1) + p[:, k])
         resp = np.divide(cls, denom[:, None], out=np.zeros_like(cls), where=denom[:, None] > 0)
         resp = np.where(free[:, None], resp, fixed)

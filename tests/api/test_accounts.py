@@ -15,6 +15,19 @@ from plumetrace.store.models import ApiToken, User
 PW = "correct horse battery"
 
 
+def make_accounts(store, users) -> dict:
+    """Users ``(username, organisation, role)`` with the password PW; returns each one's bearer header.
+
+    Their organisations are made as needed (one with a partner user is a partner organisation).
+    """
+    orgs = {o: any(r == "partner" for _, oo, r in users if oo == o) for _, o, _ in users}
+    for org, partner in orgs.items():
+        add_org(store, org, partner=partner)
+    for username, org, role in users:
+        add_user(store, username, org, role, PW)
+    return {u: {"Authorization": "Bearer " + create_token(store, u, 1)} for u, _, _ in users}
+
+
 @pytest.fixture
 def store(store_url):
     s = Store(store_url)

@@ -12,14 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from plumetrace.api.accounts import add_org, add_user, create_token, principal_of
+from plumetrace.api.accounts import principal_of
 from plumetrace.api.app import create_app
 from plumetrace.exceptions import InputError
 from plumetrace.leads import lifecycle
 from plumetrace.store import Store
 from plumetrace.store.models import SourceEstimate
 from plumetrace.store.transfer import copy_store
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import PW, make_accounts
 
 WHO = ("anon", "adm", "ana", "rev", "pa", "pb")  # no token; admin, analyst, reviewer; partners of police-a / -b
 USERS = (("adm", "analysis", "admin"), ("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"),
@@ -101,12 +101,7 @@ def world(demo_run, store_url):
     assert copied["sites"] >= 1 and store.counts() == demo.counts()
     with pytest.raises(InputError, match="not empty"):
         copy_store(demo, store)
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    add_org(store, "police-b", partner=True)
-    for u, o, r in USERS:
-        add_user(store, u, o, r, PW)
-    h = {u: {"Authorization": "Bearer " + create_token(store, u, 1)} for u, _, _ in USERS}
+    h = make_accounts(store, USERS)
     h["anon"] = {}
     client = TestClient(create_app(store_url, run_jobs=False))  # uploads wait as queued jobs
     flown = sorted((out / "flights").rglob("*.csv"))[0]  # stored already: a shorter copy is a new survey

@@ -15,10 +15,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from plumetrace.api.accounts import add_org, add_user, create_token
 from plumetrace.api.app import create_app
 from plumetrace.store import Store
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import make_accounts
 from tests.leads.test_leads import insert_site
 
 #: bounded for CI: examples per operation and mode (PLUMETRACE_FUZZ_EXAMPLES=200 for a longer hunt)
@@ -29,12 +28,9 @@ EXAMPLES = int(os.environ.get("PLUMETRACE_FUZZ_EXAMPLES", "15"))
 def served(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'store.db'}"
     store = Store(url)
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    add_user(store, "adm", "analysis", "admin", PW)
-    add_user(store, "pa", "police-a", "partner", PW)
+    headers = make_accounts(store, [("adm", "analysis", "admin"), ("pa", "police-a", "partner")])
     insert_site(store)
-    tokens = {u: create_token(store, u, 1) for u in ("adm", "pa")}
+    tokens = {u: h["Authorization"].removeprefix("Bearer ") for u, h in headers.items()}
     return create_app(url, run_jobs=False), store, tokens
 
 

@@ -7,11 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from plumetrace.api.accounts import add_org, add_user, create_token
 from plumetrace.api.app import create_app
 from plumetrace.store import Store
 from plumetrace.store.models import Job
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import PW, make_accounts
 from tests.fuse.weak import weak_surveys
 
 
@@ -23,12 +22,8 @@ def survey_file(tmp_path_factory):
 
 def _accounts(url):
     store = Store(url)
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    add_user(store, "ana", "analysis", "analyst", PW)
-    add_user(store, "rev", "analysis", "reviewer", PW)
-    add_user(store, "pat", "police-a", "partner", PW)
-    return store, {u: {"Authorization": "Bearer " + create_token(store, u, 1)} for u in ("ana", "rev", "pat")}
+    return store, make_accounts(store, [("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"),
+                                        ("pat", "police-a", "partner")])
 
 
 def test_upload_is_checked_queued_and_survives_a_restart(store_url, survey_file):

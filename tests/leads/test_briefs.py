@@ -9,23 +9,19 @@ import pypdfium2
 import stix2
 from typer.testing import CliRunner
 
-from plumetrace.api.accounts import add_org, add_user
 from plumetrace.cli import app
 from plumetrace.leads import audit
 from plumetrace.leads.briefs import TLP2_IDS
 from plumetrace.store import Store
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import make_accounts
 from tests.leads.test_leads import insert_site
 
 
 def test_cli_lead_to_brief(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     store = Store(url)
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    add_user(store, "ana", "analysis", "analyst", PW)
-    add_user(store, "rev", "analysis", "reviewer", PW)
-    add_user(store, "pa", "police-a", "partner", PW)
+    make_accounts(store, [("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"),
+                          ("pa", "police-a", "partner")])
     insert_site(store)
     run = CliRunner()
 

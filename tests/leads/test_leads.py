@@ -10,12 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 
-from plumetrace.api.accounts import add_org, add_user, create_token
 from plumetrace.api.app import create_app
 from plumetrace.leads import audit, lifecycle, sla
 from plumetrace.store import Store
 from plumetrace.store.models import Lead
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import make_accounts
 
 USERS = (("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"), ("adm", "analysis", "admin"),
          ("pa", "police-a", "partner"), ("pa2", "police-a", "partner"), ("pb", "police-b", "partner"))
@@ -34,13 +33,8 @@ def insert_site(store, site_id=1, lat=52.1, lon=5.1):
 @pytest.fixture
 def world(store_url):
     store = Store(store_url)
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    add_org(store, "police-b", partner=True)
-    for u, o, r in USERS:
-        add_user(store, u, o, r, PW)
+    h = make_accounts(store, USERS)
     insert_site(store)
-    h = {u: {"Authorization": "Bearer " + create_token(store, u, 1)} for u, _, _ in USERS}
     return store, TestClient(create_app(store_url, run_jobs=False)), h
 
 

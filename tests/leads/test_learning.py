@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from plumetrace.api.accounts import add_org, add_user, principal_of
+from plumetrace.api.accounts import principal_of
 from plumetrace.cli import app
 from plumetrace.detect.learning import area_key
 from plumetrace.leads import lifecycle
 from plumetrace.leads.audit import entries
 from plumetrace.pipeline import analyze_survey, ranked_sites
 from plumetrace.store import Store
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import make_accounts
 from tests.api.test_matrix import make_lead
 
 runner = CliRunner()
@@ -27,10 +27,8 @@ def taught(demo_run, tmp_path):
     assert result.exit_code == 0, result.output
     shutil.copy(out / "plumetrace.db", tmp_path / "store.db")
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    for u, o, r in (("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"), ("pa", "police-a", "partner")):
-        add_user(store, u, o, r, PW)
+    make_accounts(store, [("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"),
+                          ("pa", "police-a", "partner")])
     return store, out
 
 

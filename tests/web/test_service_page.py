@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from plumetrace.api.accounts import add_org, add_user
-from tests.api.test_accounts import PW
+from tests.api.test_accounts import PW, make_accounts
 from tests.fuse.weak import weak_surveys
 from tests.web.browser import launch, need_chromium
 
@@ -40,11 +39,8 @@ def served(demo_run, tmp_path_factory):
     shutil.copy(out / "plumetrace.db", folder / "plumetrace.db")
     url = f"sqlite:///{folder / 'plumetrace.db'}"
     store = Store(url)
-    add_org(store, "analysis")
-    add_org(store, "police-a", partner=True)
-    add_user(store, "ana", "analysis", "analyst", PW)
-    add_user(store, "rev", "analysis", "reviewer", PW)
-    add_user(store, "pa", "police-a", "partner", PW)
+    make_accounts(store, [("ana", "analysis", "analyst"), ("rev", "analysis", "reviewer"),
+                          ("pa", "police-a", "partner")])
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(url, workers=1), host="127.0.0.1", port=port,
                                            log_level="warning"))
