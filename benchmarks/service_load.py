@@ -58,6 +58,9 @@ async def _client(base, headers, ids, stop, lat, errors):
                 t0 = time.perf_counter()
                 try:
                     r = await c.get(path)
+                    if path.endswith("/evidence"):
+                        errors["evidence_bytes"] += len(r.content)
+                        errors["evidence_n"] += 1
                     if r.status_code >= 500:
                         errors["5xx"] += 1
                     elif r.status_code != 200:
@@ -110,7 +113,7 @@ def main() -> None:
             httpx.get(base + path, headers=headers, timeout=30).raise_for_status()
         first = time.perf_counter() - t0
         ids = [s["id"] for s in httpx.get(base + "/api/v1/sites", headers=headers).json()["sites"]] or [1]
-        lat, errors = [], {"5xx": 0, "other": 0, "transport": 0}
+        lat, errors = [], {"5xx": 0, "other": 0, "transport": 0, "evidence_bytes": 0, "evidence_n": 0}
         stop = time.monotonic() + a.seconds
 
         async def run():
@@ -126,7 +129,8 @@ def main() -> None:
     print(f"store {store.dialect} ({len(ids)} sites); {a.clients} clients × {a.seconds:.0f} s: {len(lat)} requests, "
           f"{len(lat) / wall:.0f} req/s; p50 {1000 * statistics.median(lat):.0f} ms, p95 {1000 * q[18]:.0f} ms; "
           f"server errors {errors['5xx']}, other {errors['other']}, transport {errors['transport']}; "
-          f"first page load ({', '.join(PAGE)}) {first:.2f} s")
+          f"first page load ({', '.join(PAGE)}) {first:.2f} s; a site's evidence "
+          f"{errors['evidence_bytes'] / max(errors['evidence_n'], 1) / 1e3:.0f} kB on average")
 
 
 if __name__ == "__main__":
