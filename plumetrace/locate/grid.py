@@ -47,8 +47,12 @@ def _t_loglik(e, var, nu):
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
-                lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, beam_start, bx, by, bz, out, gmax):
-    """out[c, h, k] = Σ_blocks log[p_off + Σ_j w_j exp(β Σ_{i∈block} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
+                lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, beam_start, bx, by, bz, wrep, out,
+                gmax):
+    """out[r, c, h, k] = Σ_b wrep[r, b] log[p_off + Σ_j w_j exp(β Σ_{i∈block b} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
+
+    ``wrep`` (replicates × blocks) weighs each block's term: one row of ones is the likelihood itself, other rows
+    are bootstrap reweightings of the blocks (:mod:`plumetrace.locate.calibration`), computed in the same pass.
 
     j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block;
     g̃ is the unit-rate prediction passed through the sensor's first-order response (``decay``: per
@@ -64,6 +68,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
     n_q = q.size
     n_k = log_w.size
     n_b = starts.size - 1
+    n_r = wrep.shape[0]
     lq0 = math.log(q[0])
     dlq = math.log(q[n_q - 1] / q[0]) / (n_q - 1) if n_q > 1 else 1.0
     filtered = False
@@ -73,7 +78,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
             break
     for c in numba.prange(n_c):
         blk = np.empty((n_h, n_k, n_q))
-        acc = np.zeros((n_h, n_q))
+        acc = np.zeros((n_r, n_h, n_q))
         best = np.zeros(n_h)
         touched = np.zeros(n_h, dtype=np.bool_)
         state = np.zeros((n_k, n_h))
@@ -153,10 +158,13 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                     s = math.exp(log_off - m)
                     for j in range(n_k):
                         s += math.exp(log_w[j] + beta * blk[hi, j, k] - m)
-                    acc[hi, k] += m + math.log(s)
+                    term = m + math.log(s)
+                    for rr in range(n_r):
+                        acc[rr, hi, k] += wrep[rr, b] * term
         for hi in range(n_h):
-            for k in range(n_q):
-                out[c, hi, k] = acc[hi, k]
+            for rr in range(n_r):
+                for k in range(n_q):
+                    out[rr, c, hi, k] = acc[rr, hi, k]
             gmax[c, hi] = best[hi]
 
 
@@ -202,7 +210,8 @@ def meander_blocks(time_s: np.ndarray, platform: np.ndarray, block_s: float, sd_
 
 def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: float, stability_code: float,
                         sigma_model, q_grid, mixing_height: float | None = None, alpha: float = ALPHA,
-                        nu: float = NU, beta: float = 1.0, meander: Meander | None = None, p_off: float = 0.0):
+                        nu: float = NU, beta: float = 1.0, meander: Meander | None = None, p_off: float = 0.0,
+                        block_weights: np.ndarray | None = None):
     """Tempered log-likelihood ratio against "no source" for every cell × height × rate.
 
     Parameters
@@ -234,11 +243,15 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
         explicit background-only / missed-detection probabilities of Hutchinson et al. (2020), docs/methods.md §8:
         a block is then explained by background and noise alone. Without ``meander`` the whole survey is one block
         (give blocks with ``meander_blocks(..., sd_deg=0)``).
+    block_weights : numpy.ndarray, optional, shape (n_replicates, n_blocks)
+        Weights of the blocks of ``meander`` (required with it): each row gives one reweighted log-likelihood
+        (a bootstrap replicate), all computed in one pass over the observations.
 
     Returns
     -------
-    delta : numpy.ndarray, shape (n_cells, n_heights, n_q)
-        β Σ_i [ℓ(r_i | Q g) − ℓ(r_i | 0)], the meander offsets marginalised block by block.
+    delta : numpy.ndarray, shape (n_cells, n_heights, n_q), or (n_replicates, n_cells, n_heights, n_q)
+        β Σ_i [ℓ(r_i | Q g) − ℓ(r_i | 0)], the meander offsets marginalised block by block (with
+        ``block_weights``: each block's term weighed by each row).
     reach : numpy.ndarray, shape (n_cells, n_heights)
         Largest unit-rate prediction at any observation [ppb per g/s] (0: the cell reaches no sample).
     """
@@ -250,7 +263,13 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     theta = np.deg2rad(obs.wind_from_deg[None, :] + wind_offset_deg + meander.offsets_deg[:, None])
     log_on = math.log1p(-p_off) if p_off > 0 else 0.0
     log_off = math.log(p_off) if p_off > 0 else -np.inf
-    out = np.empty((cell_east.size, heights.size, q_grid.size))
+    if block_weights is None:
+        wrep = np.ones((1, meander.starts.size - 1))
+    else:
+        wrep = np.ascontiguousarray(block_weights, float)
+        if wrep.ndim != 2 or wrep.shape[1] != meander.starts.size - 1:
+            raise ValueError(f"block_weights must be (replicates, {meander.starts.size - 1} blocks), not {wrep.shape}")
+    out = np.empty((wrep.shape[0], cell_east.size, heights.size, q_grid.size))
     reach = np.empty((cell_east.size, heights.size))
     lid = np.inf if mixing_height is None else float(mixing_height)
     wedge_a, wedge_d = sigma_y_linear_bound(sigma_model, stability_code)
@@ -263,8 +282,8 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
                 obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, wedge_a, wedge_d, beam_start,
                 np.ascontiguousarray(bx, float), np.ascontiguousarray(by, float), np.ascontiguousarray(bz, float),
-                out, reach)
-    return out, reach
+                wrep, out, reach)
+    return (out[0] if block_weights is None else out), reach
 
 
 def sigma_y_linear_bound(sigma_model, stability_code: float) -> tuple[float, float]:

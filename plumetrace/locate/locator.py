@@ -22,7 +22,6 @@ history of the options is in docs/localisation.md.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -32,8 +31,6 @@ from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.attribution import top_buildings
-from plumetrace.locate.calibration import misfit_tempering
-from plumetrace.locate.grid import ALPHA
 from plumetrace.locate.multi import backfit, joint_pair
 from plumetrace.locate.network import NetworkLocator, is_fixed_network
 from plumetrace.locate.observations import Observations, build_observations
@@ -80,8 +77,6 @@ MAX_SURVEY_SPAN_M = 20_000.0
 CANDIDATE_MIN_LOG_BAYES = 1.0
 #: An event is one a candidate explains when its predicted plume there reaches this fraction of its maximum.
 CANDIDATE_EVENT_FRACTION = 0.05
-#: The calibrated tempering replaces the fixed one when it is below this fraction of it.
-CALIBRATION_MIN_CHANGE = 0.8
 #: Relative model error of a fitted molar rate in the class attribution (20 %).
 RATE_ATTRIBUTION_ERROR = 0.2
 
@@ -168,8 +163,10 @@ class SourceLocator:
         A channel whose next source falls short of ``min_log_bayes`` but reaches this evidence [nats] keeps its
         (fine-level) posterior, listed in ``candidates_`` (for a follow-up flight); None: no candidates.
     calibrate : bool
-        Recompute each accepted posterior with the tempering its own misfit asks for (overdispersion and serial
-        correlation of its residuals; :mod:`plumetrace.locate.calibration`), never sharper than the fixed one.
+        Report each site's position posterior as the bagged posterior (block Bayesian bootstrap of the tempered
+        likelihood, :mod:`plumetrace.locate.calibration`): its 90 % region widens as far as the survey's own
+        crossings disagree about the source. Detection, the mode, merging and the unlocalised test use the
+        tempered posterior.
 
     Attributes
     ----------
@@ -212,7 +209,7 @@ class SourceLocator:
                  subtract_error: float = 0.5, max_credible_radius: float | None = 100.0, max_groups: int = 5,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  source_classes: dict | None = None, random_state: int | None = 0,
-                 candidate_min_log_bayes: float | None = CANDIDATE_MIN_LOG_BAYES, calibrate: bool = False):
+                 candidate_min_log_bayes: float | None = CANDIDATE_MIN_LOG_BAYES, calibrate: bool = True):
         self.resolution = resolution
         self.coarse_resolution = coarse_resolution
         self.margin = margin
@@ -317,11 +314,6 @@ class SourceLocator:
                 for old, new in zip(list(mine), backfit(self.search_, obs, mine, self.subtract_error), strict=True):
                     self.posteriors_[next(i for i, p in enumerate(self.posteriors_) if p is old)] = new
                 mine = [p for p in self.posteriors_ if p.channel == channel]
-            if self.calibrate and mine:
-                stage(f"calibrating the posterior of {channel}")
-                for old in mine:
-                    new = self._calibrated(obs, old, [p for p in mine if p is not old])
-                    self.posteriors_[next(i for i, p in enumerate(self.posteriors_) if p is old)] = new
             if (self.candidate_min_log_bayes is not None and channel not in quiet and post is not None
                     and post.cells.size and self.candidate_min_log_bayes <= post.log_bayes < self.min_log_bayes):
                 self._weak.append((post, "below the evidence threshold"))
@@ -412,26 +404,14 @@ class SourceLocator:
         self.observations_[channel] = obs
         return obs
 
-    def _calibrated(self, obs: Observations, post: ChannelPosterior, others: list) -> ChannelPosterior:
-        """``post`` recomputed with the tempering its own misfit asks for (:mod:`plumetrace.locate.calibration`)."""
-        residual = obs
+    def _bagged(self, post: ChannelPosterior) -> ChannelPosterior:
+        """``post``'s bagged posterior (:meth:`GridSearch.bagged`), the channel's other sources explained away."""
+        others = [p for p in self.posteriors_ if p.channel == post.channel and p is not post]
+        residual = self.observations_[post.channel]
         for p in others:
             residual = self.search_.subtract(residual, p, self.subtract_error)
-        g = self.search_.config_prediction(residual, post)
-        q, _ = wls_rate(g, residual.enhancement, residual.variance)
-        beta, s, rho = misfit_tempering(residual, (post.config["q"] if math.isnan(q) else q) * g,
-                                        self.search_.beta, ALPHA)
-        post.config.update({"misfit_scale": s, "misfit_rho": rho, "beta": beta})
-        if beta >= CALIBRATION_MIN_CHANGE * self.search_.beta:
-            return post
-        wide = replace(self.search_, beta=beta, min_log_bayes=-math.inf).posterior(
-            residual, exclude=[(p.east, p.north) for p in others])
-        if wide is None or not wide.cells.size:
-            return post
-        wide.log_bayes = post.log_bayes  # acceptance and ranking keep the fixed-β evidence
-        wide.config.update({"misfit_scale": s, "misfit_rho": rho, "beta": beta,
-                            "coarse_log_bayes": post.config.get("coarse_log_bayes")})
-        return wide
+        return self.search_.bagged(residual, post, np.random.default_rng(self.random_state),
+                                   exclude=[(p.east, p.north) for p in others])
 
     def _fit_network(self, survey: Survey, buildings, stage) -> SourceLocator:
         """A fixed network: each gas located by :class:`NetworkLocator` (offsets per sensor, measured spread)."""
@@ -522,7 +502,7 @@ class SourceLocator:
         return [self._site(survey, site, lags, classes, buildings) for site in sites]
 
     def _site(self, survey: Survey, site: list[ChannelPosterior], lags, classes, buildings) -> SourceEstimate:
-        lead = site[0]
+        lead = self._bagged(site[0]) if self.calibrate else site[0]
         rates = self._site_rates(survey, lead, lags)
         label, prob, probs = self._attribute(rates, classes)
         cls = classes.get(label)

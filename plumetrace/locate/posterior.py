@@ -23,6 +23,7 @@ import numpy as np
 from shapely.geometry import box
 from shapely.ops import unary_union
 
+from plumetrace.locate.calibration import BAG_BLOCK_S, BAG_REPLICATES, bagged_mass, block_groups, bootstrap_weights
 from plumetrace.locate.grid import (
     Meander,
     grid_log_likelihood,
@@ -245,14 +246,15 @@ class GridSearch:
             return None
         return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
-    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander):
+    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, block_weights=None):
         """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact)."""
         spread = float(np.max(np.abs(meander.offsets_deg))) if meander is not None else 0.0
         keep = reachable_observations(obs, x, y, offset, spread, code, self.sigma_models[model])
         if not keep.all():
             obs, meander = subset(obs, meander, keep)
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
-                                   self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off)
+                                   self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off,
+                                   block_weights=block_weights)
 
     def _excluded(self, x, y, exclude):
         keep = np.ones(x.size, dtype=bool)
@@ -416,6 +418,43 @@ class GridSearch:
                     "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
                     "north": float(fy[best[1]]), "coarse_log_bayes": coarse_log_bayes},
         )
+
+    # -- bagged posterior (calibration) --------------------------------------------------------------------
+    def bagged(self, obs: Observations, post: ChannelPosterior, rng: np.random.Generator, exclude=(),
+               replicates: int = BAG_REPLICATES, block_s: float = BAG_BLOCK_S) -> ChannelPosterior:
+        """``post`` with its position posterior replaced by the bagged one (:mod:`~plumetrace.locate.calibration`).
+
+        The replicates are evaluated on ``post``'s fine cells and a disc around its mode (twice its 90 % radius,
+        30–120 m), so that a replicate whose mode moves beyond the tempered posterior's region is still counted.
+        The mode, evidence, rate and configuration stay ``post``'s; ``config["credible90_radius_tempered_m"]``
+        keeps the tempered posterior's 90 % radius.
+        """
+        if not post.cells.size:
+            return post
+        meander = self.meander(obs) or meander_blocks(obs.time, obs.platform, block_s, 0.0, 1)
+        groups = block_groups(obs.time, obs.platform, meander.order, meander.starts, block_s)
+        weights = bootstrap_weights(int(groups.max()) + 1, replicates, rng)[:, groups]
+        step = post.resolution
+        radius = float(np.clip(2.0 * post.credible_radius(), 30.0, 120.0))
+        k = int(math.ceil(radius / step))
+        ii, jj = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
+        disc = np.hypot(ii, jj) * step <= radius
+        ring = np.column_stack((post.east + ii[disc] * step, post.north + jj[disc] * step))
+        cells = np.unique(np.round(np.vstack((post.cells, ring)), 3), axis=0)
+        x, y = self._excluded(cells[:, 0], cells[:, 1], exclude)
+        heights = np.asarray(self.heights, float)
+        log_prior_h = -np.log(heights.size)
+        acc = np.full((replicates, x.size), -np.inf)
+        for offset, code, m, weight in self.configs():
+            d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights)
+            lq = log_integral_over_rate(d)  # (replicate, cell, height)
+            acc = np.logaddexp(acc, log_sum_exp(lq, axis=2) + math.log(weight) + log_prior_h)
+        mass = bagged_mass(acc)
+        out = ChannelPosterior(**{**post.__dict__, "cells": np.column_stack((x, y)), "mass": mass,
+                                  "config": dict(post.config)})
+        out.config.update({"credible90_radius_tempered_m": post.credible_radius(), "bag_replicates": replicates,
+                           "bag_blocks": int(groups.max()) + 1})
+        return out
 
     def _rate_posterior(self, obs, fx, fy, heights, configs, lq, total, meander):
         """Posterior of the rate on a fine grid, from the (config, cell, height) triples holding 99 % of the mass."""
