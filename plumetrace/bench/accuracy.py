@@ -29,6 +29,22 @@ WORLD_KEYS = ("targets", "targets_found", "found_observable", "targets_observabl
               "targets_encountered", "localisation_error_median_m", "building_top1", "building_top3",
               "rate_error_factor_median", "credible90_coverage", "false_sites", "false_sites_per_km2")
 DEFAULT_SUITE = Path(__file__).resolve().parents[2] / "benchmarks" / "scenarios"
+#: Scenario families of the suite (``benchmarks/make_suite.py``), by the scenario name after its number.
+FAMILIES = (("stability_", "stability sweep"), ("wind_shift", "patterns and weather"), ("wind_", "wind sweep"),
+            ("rate_", "rate sweep"), ("no_target", "no target"), ("source_free", "source-free"),
+            ("two_targets", "several targets"), ("three_targets", "several targets"), ("decoys_", "decoys"),
+            ("intermittent", "intermittent"), ("lag_", "sensor lag"), ("gps_", "poor GPS"),
+            ("puff_", "puff world"), ("lagrangian_", "particle world (held out)"))
+
+
+def family_of(name: str) -> str:
+    """The suite family of a scenario name (``"28_intermittent_20on_40off"`` → ``"intermittent"``).
+
+    >>> family_of("48_lagrangian_D"), family_of("45_wind_shift"), family_of("my_own")
+    ('particle world (held out)', 'patterns and weather', 'patterns and weather')
+    """
+    stem = name.split("_", 1)[1] if name[:1].isdigit() and "_" in name else name
+    return next((family for prefix, family in FAMILIES if stem.startswith(prefix)), "patterns and weather")
 
 
 def scenario_files(suite: str | Path, select: str | None = None) -> list[Path]:
@@ -89,7 +105,9 @@ def run_scenario(path: Path, k_sigma: float = 5.0, locate: bool = True, locator_
             for e in locator.sources_
         ]
     return {
-        "scenario": sc.name, "world": sc.atmosphere.model, "samples": len(sim.survey), "emitters": len(sim.emitters),
+        "scenario": sc.name, "world": sc.atmosphere.model, "family": family_of(sc.name),
+        "stability": str(sim.truth.get("weather", {}).get("stability", sc.atmosphere.stability)),
+        "samples": len(sim.survey), "emitters": len(sim.emitters),
         "targets": sum(e.target for e in sim.emitters), "source_free": len(sim.emitters) == 0,
         **scores, "seconds_simulate": t_sim, "seconds_detect": t_detect, "seconds_locate": t_locate,
         "targets_encountered": sorted(e.id for e in sim.emitters if e.target and e.id in encountered),
@@ -125,14 +143,16 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
                                      encountered=[set(r["targets_encountered"]) for r in rows],
                                      observable=[set(r["targets_observable"]) for r in rows])
         localisation["median_seconds_locate"] = float(np.median([r["seconds_locate"] for r in rows]))
-        # per world (the default meandering Gaussian, puffs, and the held-out Lagrangian particle world)
-        localisation["by_world"] = {}
-        for world in sorted({r["world"] for r in rows}):
-            sel = [r for r in rows if r["world"] == world]
-            sub = score_sources([r["_predictions"] for r in sel], [r["_truth"] for r in sel],
-                                encountered=[set(r["targets_encountered"]) for r in sel],
-                                observable=[set(r["targets_observable"]) for r in sel])
-            localisation["by_world"][world] = {k: sub.get(k) for k in WORLD_KEYS} | {"scenarios": len(sel)}
+        # per world (the default meandering Gaussian, puffs, and the held-out Lagrangian particle world), per
+        # family of the suite and per true stability class
+        for group, key in (("by_world", "world"), ("by_family", "family"), ("by_stability", "stability")):
+            localisation[group] = {}
+            for value in sorted({r[key] for r in rows}):
+                sel = [r for r in rows if r[key] == value]
+                sub = score_sources([r["_predictions"] for r in sel], [r["_truth"] for r in sel],
+                                    encountered=[set(r["targets_encountered"]) for r in sel],
+                                    observable=[set(r["targets_observable"]) for r in sel])
+                localisation[group][value] = {k: sub.get(k) for k in WORLD_KEYS} | {"scenarios": len(sel)}
     for r in rows:
         preds = r.pop("_predictions")
         r.pop("_truth")
@@ -232,13 +252,16 @@ def render_accuracy(report: dict, console) -> None:
         for name, value in rows:
             t3.add_row(name, value)
         console.print(t3)
-        worlds = loc.get("by_world") or {}
-        if worlds:
-            t4 = Table(title="Localisation per world (lagrangian: the held-out particle world)", title_justify="left")
-            for col in ("world", "scenarios", "found", "observable", "≥ 5σ", "median m", "top-1", "top-3",
+        for group, title in (("by_world", "world (lagrangian: the held-out particle world)"),
+                             ("by_family", "family"), ("by_stability", "true stability class")):
+            groups = loc.get(group) or {}
+            if not groups:
+                continue
+            t4 = Table(title=f"Localisation per {title}", title_justify="left")
+            for col in (group[3:], "scenarios", "found", "observable", "≥ 5σ", "median m", "top-1", "top-3",
                         "90 % coverage", "false sites"):
-                t4.add_column(col, justify="left" if col == "world" else "right")
-            for w, v in worlds.items():
+                t4.add_column(col, justify="left" if col == group[3:] else "right")
+            for w, v in groups.items():
                 t4.add_row(w, str(v["scenarios"]), f"{v['targets_found']}/{v['targets']}",
                            f"{v.get('found_observable', '–')}/{v.get('targets_observable', '–')}",
                            f"{v.get('found_encountered', '–')}/{v.get('targets_encountered', '–')}",

@@ -502,7 +502,9 @@ class SourceLocator:
         return [self._site(survey, site, lags, classes, buildings) for site in sites]
 
     def _site(self, survey: Survey, site: list[ChannelPosterior], lags, classes, buildings) -> SourceEstimate:
-        lead = self._bagged(site[0]) if self.calibrate else site[0]
+        lead = site[0]
+        # the region reported is the bagged posterior's; the rates and the building ranking are the model posterior's
+        region_post = self._bagged(lead) if self.calibrate else lead
         rates = self._site_rates(survey, lead, lags)
         label, prob, probs = self._attribute(rates, classes)
         cls = classes.get(label)
@@ -516,15 +518,15 @@ class SourceLocator:
             if ratio > 0:
                 species, rate, ci = cls.primary, rate * ratio, (ci[0] * ratio, ci[1] * ratio)
         lat, lon = survey.frame.to_wgs84(lead.east, lead.north)
-        mean_e, mean_n = (float(v) for v in lead.mass @ lead.cells)
+        mean_e, mean_n = (float(v) for v in region_post.mass @ region_post.cells)
         mean_lat, mean_lon = survey.frame.to_wgs84(mean_e, mean_n)
-        region = lead.credible_polygon()
+        region = region_post.credible_polygon()
         est = SourceEstimate(
             east=lead.east, north=lead.north, lat=float(lat), lon=float(lon), height_m=lead.height,
-            species=species, rate_g_s=rate, rate_ci90_g_s=ci, credible90_radius_m=lead.credible_radius(),
+            species=species, rate_g_s=rate, rate_ci90_g_s=ci, credible90_radius_m=region_post.credible_radius(),
             credible90=region, log_bayes=lead.log_bayes, source_class=label, class_probability=prob,
             class_probabilities=probs, rates_g_s={k: v[0] for k, v in rates.items()},
-            channels=[p.channel for p in site], posterior=lead,
+            channels=[p.channel for p in site], posterior=region_post,
             rates_ci90_g_s={Survey.channel_parts(ch)[0]: v[1] for ch, v in intervals.items()},
             mean_east=mean_e, mean_north=mean_n, mean_lat=float(mean_lat), mean_lon=float(mean_lon),
             credible90_equivalent_radius_m=math.sqrt(region.area / math.pi))
