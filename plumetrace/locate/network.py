@@ -67,15 +67,19 @@ TAU_GRID_PPB = (10.0, 30.0, 100.0, 300.0, 1000.0)
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def _coupling(cx, cy, h, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, s0, out):
-    """out[c, i]: mean over reading i's points of the unit-rate reflected Gaussian plume of a source at cell c."""
-    nc, nr = out.shape
+def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, s0, out):
+    """out[k, c, i]: mean over reading i's points of the unit-rate reflected plume of a source at cell c, height hs[k].
+
+    The horizontal part, σy and σz of a point are computed once for every release height.
+    """
+    nh, nc, nr = out.shape
     for c in numba.prange(nc):
+        acc = np.zeros(nh)
         for i in range(nr):
-            acc = 0.0
+            acc[:] = 0.0
             n = start[i + 1] - start[i]
             if n <= 0:
-                out[c, i] = 0.0
+                out[:, c, i] = 0.0
                 continue
             # x and y are linear along a straight beam: a beam wholly upwind of the cell, or wholly beyond six
             # of its widest σy to one side, gets no plume (the same result without visiting its points)
@@ -84,7 +88,7 @@ def _coupling(cx, cy, h, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl,
             xb = -(px[pb] - cx[c]) * sin_t[i] - (py[pb] - cy[c]) * cos_t[i]
             xm = max(xa, xb)
             if xm <= 0.0:
-                out[c, i] = 0.0
+                out[:, c, i] = 0.0
                 continue
             ya = (px[pa] - cx[c]) * cos_t[i] - (py[pa] - cy[c]) * sin_t[i]
             yb = (px[pb] - cx[c]) * cos_t[i] - (py[pb] - cy[c]) * sin_t[i]
@@ -92,7 +96,7 @@ def _coupling(cx, cy, h, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl,
             am = u[i] * tan_th[i] * tm / math.sqrt(1.0 + tm / (2.0 * tl))
             lim = 6.0 * math.sqrt(am * am + s0 * s0) + 1.0
             if min(ya, yb) > lim or max(ya, yb) < -lim:
-                out[c, i] = 0.0
+                out[:, c, i] = 0.0
                 continue
             for p in range(start[i], start[i + 1]):
                 dx = px[p] - cx[c]
@@ -109,12 +113,13 @@ def _coupling(cx, cy, h, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl,
                     continue
                 b = u[i] * tan_ph[i] * t * f
                 sz = math.sqrt(b * b + s0 * s0)
-                zm = pz[p] - h
-                zp = pz[p] + h
-                acc += (math.exp(-0.5 * y * y / (sy * sy))
-                        * (math.exp(-0.5 * zm * zm / (sz * sz)) + math.exp(-0.5 * zp * zp / (sz * sz)))
-                        / (2.0 * math.pi * u[i] * sy * sz))
-            out[c, i] = acc / n
+                lateral = math.exp(-0.5 * y * y / (sy * sy)) / (2.0 * math.pi * u[i] * sy * sz)
+                for k in range(nh):
+                    zm = pz[p] - hs[k]
+                    zp = pz[p] + hs[k]
+                    acc[k] += lateral * (math.exp(-0.5 * zm * zm / (sz * sz)) + math.exp(-0.5 * zp * zp / (sz * sz)))
+            for k in range(nh):
+                out[k, c, i] = acc[k] / n
 
 
 @dataclass
@@ -256,9 +261,9 @@ def _profile(g: np.ndarray, r: NetworkReadings, om: OffsetModel):
     res = yt[None, :] - q[:, None] * gt
     beta = hy[None, :] - q[:, None] * hg
     delta = beta[:, om.n_session:]
-    rss = np.zeros((g.shape[0], r.n_groups))
-    np.add.at(rss.T, k, (res * res).T)
-    rss = np.maximum(rss, 1e-12)
+    onehot = np.zeros((k.size, r.n_groups))
+    onehot[np.arange(k.size), k] = 1.0
+    rss = np.maximum((res * res) @ onehot, 1e-12)  # per cell and sensor
     ll = -0.5 * np.sum(n_k * np.log(rss / n_k), axis=1) - 0.5 * np.sum(delta * delta, axis=1) / om.tau ** 2
     sig2 = rss / n_k
     var_q = 1.0 / np.maximum(np.sum(g * gt / sig2[:, k], axis=1), 1e-300)
@@ -353,26 +358,37 @@ class NetworkLocator:
         self.min_log_bayes = min_log_bayes
         self.random_state = random_state
 
-    def _g(self, r: NetworkReadings, cx, cy, h, s, s0):
-        out = np.empty((cx.size, r.y.size))
-        _coupling(np.ascontiguousarray(cx), np.ascontiguousarray(cy), float(h), r.px, r.py, r.pz, r.start, r.u,
+    def _g(self, r: NetworkReadings, cx, cy, heights, s, s0):
+        """Unit-rate predictions [ppb per g/s], (heights, cells, readings)."""
+        hs = np.atleast_1d(np.asarray(heights, float))
+        out = np.empty((hs.size, cx.size, r.y.size))
+        _coupling(np.ascontiguousarray(cx), np.ascontiguousarray(cy), hs, r.px, r.py, r.pz, r.start, r.u,
                   r.sin_t, r.cos_t, r.tan_th * s, r.tan_ph * s, LAGRANGIAN_TIME_S, float(s0), out)
         return out * r.ppb_per_g_m3
 
     def _score(self, r, cx, cy, configs, om, beta, g_given=None):
         """Log p(y | cell) − log p(y | none), the rate integrated out (Laplace), per config and cell."""
         lq_range = math.log(self.q_range[1] / self.q_range[0])
-        out, rates = [], []
+        out, rates = [None] * len(configs), [None] * len(configs)
+        # configurations sharing a spread are computed together: σy, σz once for every release height
+        spreads = {}
         for j, (h, s, s0) in enumerate(configs):
-            g = g_given[j] if g_given is not None else self._g(r, cx, cy, h, s, s0)
-            q, var_q, ll, _ = _profile(g, r, om)
-            qq = np.clip(q, self.q_range[0], self.q_range[1])
-            laplace = 0.5 * np.log(2 * np.pi * var_q) - np.log(qq * lq_range)
-            # the rate's likelihood is at most as wide as the prior: the Laplace term never adds evidence
-            laplace = np.minimum(laplace, 0.0)
-            out.append(beta * (ll - self._ll0) + np.where(q > 0, laplace, 0.0))
-            rates.append((q, var_q))
+            spreads.setdefault((s, s0), []).append((j, h))
+        for (s, s0), members in spreads.items():
+            g_all = None if g_given is not None else self._g(r, cx, cy, [h for _, h in members], s, s0)
+            for m, (j, _) in enumerate(members):
+                out[j], rates[j] = self._score_one(g_given[j] if g_given is not None else g_all[m], r, om, beta,
+                                                   lq_range)
         return np.stack(out), rates
+
+    def _score_one(self, g, r, om, beta, lq_range):
+        """One configuration's per-cell score and its (rate, variance) (see :meth:`_score`)."""
+        q, var_q, ll, _ = _profile(g, r, om)
+        qq = np.clip(q, self.q_range[0], self.q_range[1])
+        laplace = 0.5 * np.log(2 * np.pi * var_q) - np.log(qq * lq_range)
+        # the rate's likelihood is at most as wide as the prior: the Laplace term never adds evidence
+        laplace = np.minimum(laplace, 0.0)
+        return beta * (ll - self._ll0) + np.where(q > 0, laplace, 0.0), (q, var_q)
 
     def fit(self, survey: Survey, channel: str | None = None) -> NetworkLocator:
         """Locate the source of ``channel`` (default: the first channel with a molar mass)."""
@@ -396,7 +412,7 @@ class NetworkLocator:
         mid = (heights[len(heights) // 2], 1.0, float(np.median(self.initial_spreads)))
         # τ, the spread of the sensors' offsets, by empirical Bayes: the value under which the readings are most
         # probable, the offsets integrated out and the source's position averaged over the coarse grid
-        g_coarse = self._g(r, gx, gy, *mid)
+        g_coarse = self._g(r, gx, gy, *mid)[0]
         evid = [float(log_sum_exp(_marginal(g_coarse, r, OffsetModel.build(r, w, tau)))) for tau in TAU_GRID_PPB]
         self.tau_ppb_ = float(TAU_GRID_PPB[int(np.argmax(evid))])
         om = OffsetModel.build(r, w, self.tau_ppb_)
