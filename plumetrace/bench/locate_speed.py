@@ -16,8 +16,8 @@ methods use the *same* binned observations and the same tempered Student-t likel
 
 * pyELQ (Shell's Gaussian-plume + reversible-jump MCMC, :mod:`plumetrace.bench.pyelq_baseline`) on the same
   observations with its own plume and likelihood: its most probable source position against the grid's
-  most probable cell, and the time it first comes within the grid's error (5 m at least), read from its
-  chain; when it never does, its whole run time gives a lower bound of the ratio.
+  most probable cell, and the time from which it stays within the grid's error (5 m at least) to the end of
+  its chain; when it never does, its whole run time gives a lower bound of the ratio.
 
 Ratios are measured in the same process.
 """
@@ -32,10 +32,12 @@ from pathlib import Path
 import numpy as np
 
 
-def make_survey(seed: int = 11, minutes: float = 30.0, sensors: tuple[str, ...] = ("acetone_ppb",)):
+def make_survey(seed: int = 11, minutes: float = 30.0, sensors: tuple[str, ...] = ("acetone_ppb",),
+                side_m: float | None = None):
     """Simulate the benchmark survey; returns (survey in its frame, lab east/north, channel).
 
-    30 minutes cover 600 m × 600 m at 35 m spacing; shorter surveys a proportionally smaller square. The lab is
+    30 minutes cover 600 m × 600 m at 35 m spacing (the lawnmower takes 23.75 minutes); shorter surveys a
+    proportionally smaller square, or the square of side ``side_m`` [m] flown in ``minutes`` at most. The lab is
     off-centre, so that a sampler's unconverged cloud (whose mean is the area's centre) is not accurate by
     chance.
     """
@@ -45,7 +47,7 @@ def make_survey(seed: int = 11, minutes: float = 30.0, sensors: tuple[str, ...] 
     from plumetrace.sim.scenario import load_scenario
     from plumetrace.sim.simulate import simulate, write_simulation
 
-    side = round(600.0 * min(1.0, math.sqrt(minutes / 30.0)))
+    side = round(side_m if side_m is not None else 600.0 * min(1.0, math.sqrt(minutes / 30.0)))
     sc = {"name": "locate_speed", "seed": seed, "origin": {"lat": 52.0907, "lon": 5.1214},
           "start": "2026-06-20T11:00:00Z", "town": {"blocks": [6, 6]},
           "atmosphere": {"wind_speed": "4 m/s", "wind_from": "250 deg", "stability": "D"},
@@ -74,15 +76,17 @@ def run_whole_survey_timing(minutes: float = 45.0, seeds=(11, 12, 13),
     """Seconds for :class:`~plumetrace.locate.SourceLocator` (defaults, every channel) on seeded surveys.
 
     Issue #15's speed case: a ``minutes``-long 10 Hz lawnmower carrying two gas analysers over the benchmark town
-    (a lab emitting both gases); each survey is located once to compile and warm the kernels, then timed. The
-    median over ``seeds`` is the figure reported.
+    (a lab emitting both gases; the square grown so that the lawnmower, 23.75 minutes over 600 m, takes about
+    ``minutes``: its time grows as side^2.4, more and longer legs; the actual minutes are reported); each survey
+    is located once to compile and warm the kernels, then timed. The median over ``seeds`` is the figure
+    reported.
     """
     from plumetrace.locate import SourceLocator
     from plumetrace.sim.sensors import CATALOGUE
 
     rows = []
     for seed in seeds:
-        survey, truth, _ = make_survey(seed, minutes, sensors)
+        survey, truth, _ = make_survey(seed, minutes, sensors, side_m=600.0 * (minutes / 23.75) ** (1 / 2.4))
         lags = {c: CATALOGUE[c].lag for c in sensors}
         SourceLocator(lags=lags).fit(survey)
         t0 = time.perf_counter()
@@ -90,9 +94,10 @@ def run_whole_survey_timing(minutes: float = 45.0, seeds=(11, 12, 13),
         seconds = time.perf_counter() - t0
         top = loc.sources_[0] if loc.sources_ else None
         rows.append({"seed": seed, "seconds": seconds, "samples": survey.n_samples, "sites": len(loc.sources_),
+                     "minutes": survey.duration_s / 60.0,
                      "error_m": None if top is None else float(math.hypot(top.east - truth[0], top.north - truth[1])),
                      "credible90_radius_m": None if top is None else top.credible90_radius_m})
-    return {"minutes": minutes, "channels": list(sensors), "runs": rows,
+    return {"minutes": float(np.mean([r["minutes"] for r in rows])), "channels": list(sensors), "runs": rows,
             "median_seconds": float(np.median([r["seconds"] for r in rows]))}
 
 
@@ -188,7 +193,10 @@ def _pyelq_section(obs, survey, bounds, truth, post, t_grid, iterations, seed) -
     res = run_pyelq(obs, survey.frame, bounds, truth, n_iter=iterations, seed=seed,
                     sigma_theta_deg=sigma_theta_deg(survey.data["wind_dir_deg"].to_numpy(dtype=float)))
     target = max(grid_mode_err, 5.0)
-    reach = next((t for _, t, e in res["trace"] if e <= target), None)
+    # reached when its estimate comes within the target and stays there to the end of the chain (a wandering
+    # chain that passes near the source once has not located it)
+    trace = res["trace"]
+    reach = next((trace[i][1] for i in range(len(trace)) if all(e <= target for _, _, e in trace[i:])), None)
     res.update({"grid_mode_error_m": grid_mode_err, "seconds_to_grid_accuracy": reach, "reached": reach is not None,
                 "speedup": (reach if reach is not None else res["seconds"]) / t_grid,
                 "speedup_is_lower_bound": reach is None})

@@ -159,6 +159,8 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                     for j in range(n_k):
                         s += math.exp(log_w[j] + beta * blk[hi, j, k] - m)
                     term = m + math.log(s)
+                    if term == 0.0:
+                        continue  # no rate this small changes the block (the common case for low rates)
                     for rr in range(n_r):
                         acc[rr, hi, k] += wrep[rr, b] * term
         for hi in range(n_h):
