@@ -51,8 +51,9 @@ MIN_OBSERVATIONS = 10
 #: (configuration, cell, height) triples holding 99 % of the mass.
 RATE_GRID_POINTS = 300
 #: The bagged posterior leaves out the (wind offset, class, σ family) configurations holding less than this share of
-#: the tempered posterior (6.9 nats below the total): re-weighing blocks by factors of order one seldom revives them.
-BAG_MIN_CONFIG_MASS = 1e-3
+#: the tempered posterior (13.8 nats below the total; at 1e-3 the re-weighed replicates of a meandering survey did
+#: revive such configurations: tests/locate/test_bagging.py).
+BAG_MIN_CONFIG_MASS = 1e-6
 RATE_POSTERIOR_PICKS = 60
 
 
