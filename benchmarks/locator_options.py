@@ -16,6 +16,9 @@ still runs them):
 * ``pair``: two simultaneous sources 60 m apart across the wind (scores, errors, rates);
 * ``joint``: two synthetic surveys 30° apart in wind, located alone and jointly (90 % radii);
 * ``calibrate``: the ``calibrate`` option on follow-up benchmark cases 2 and 6;
+* ``calibrate-cost``: what the bagged region costs and changes — ``SourceLocator`` with ``calibrate`` off and on,
+  alternated in one process, on the 45-minute two-gas surveys of ``plumetrace bench speed`` (seeds 11–13) and on
+  ``04_stability_D`` (seconds, 90 % radius tempered and bagged);
 * ``particles``: the Lagrangian particle world's centre-line concentration over Briggs' Gaussian plume;
 * ``lag``: the lag model on the benchmark survey of `plumetrace bench speed` (seeds 11, 12, 13: no lag given,
   shift, response, meander) and on the eight seeded surveys of ``tests/locate/test_calibration.py``;
@@ -36,8 +39,8 @@ still runs them):
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
-    WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, particles, lag, lag-suite, curtain, settings, oracle,
-          inline, alongwind, kernel
+    WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
+          settings, oracle, inline, alongwind, kernel
 """
 
 from __future__ import annotations
@@ -162,6 +165,49 @@ def calibrate() -> None:
                     ("none", "adaptive", "ladder")}
             print(f"seed {seed}, calibrate={cal}: (error m, 90 % holds the lab) {arms}; {r['seconds']:.0f} s",
                   flush=True)
+
+
+def calibrate_cost() -> None:
+    """Seconds and 90 % radii with ``calibrate`` off and on, alternated in one process (module docstring)."""
+    import statistics
+    import time
+
+    from plumetrace.bench.accuracy import DEFAULT_SUITE
+    from plumetrace.bench.locate_speed import make_survey
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.survey import survey_from_dataframe
+    from plumetrace.locate import SourceLocator
+    from plumetrace.sim.scenario import load_scenario
+    from plumetrace.sim.sensors import CATALOGUE
+    from plumetrace.sim.simulate import simulate
+
+    cases = []
+    gases = ("acetone_ppb", "toluene_ppb")
+    for seed in (11, 12, 13):  # the whole-survey case of `plumetrace bench speed`
+        survey, _, _ = make_survey(seed, 45.0, gases, side_m=600.0 * (45.0 / 23.75) ** (1 / 2.4))
+        cases.append((f"45-minute two-gas survey, seed {seed}", survey, {c: CATALOGUE[c].lag for c in gases}, None))
+    path = DEFAULT_SUITE / "04_stability_D.yaml"
+    sc, base = load_scenario(path)
+    sim = simulate(sc, path, base)
+    channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+    survey = survey_from_dataframe(sim.survey, channels, path, LocalFrame(sc.origin.lat, sc.origin.lon))
+    lags = {s["column"]: s["lag_s"] for p in sim.truth["platforms"] for s in p["sensors"]}
+    cases.append(("04_stability_D", survey, lags, sim.town.buildings))
+    for name, survey, lags, buildings in cases:
+        SourceLocator(lags=lags).fit(survey, buildings)  # compile and warm
+        times = {False: [], True: []}
+        for _ in range(2):
+            for cal in (False, True):
+                t0 = time.perf_counter()
+                loc = SourceLocator(lags=lags, calibrate=cal).fit(survey, buildings)
+                times[cal].append(time.perf_counter() - t0)
+        top = loc.sources_[0] if loc.sources_ else None
+        radii = "no site" if top is None else (
+            f"90 % radius tempered {top.posterior.config['credible90_radius_tempered_m']:.1f} m, "
+            f"bagged {top.credible90_radius_m:.1f} m")
+        off, on = statistics.median(times[False]), statistics.median(times[True])
+        print(f"{name}: {off:.2f} s without, {on:.2f} s with the bagged region (+{on - off:.2f} s, "
+              f"{100 * (on / off - 1):+.0f} %); {radii}", flush=True)
 
 
 def particles() -> None:
@@ -410,13 +456,15 @@ def curtain() -> None:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "pair", "joint", "calibrate", "particles",
+    ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "pair", "joint", "calibrate",
+                                     "calibrate-cost", "particles",
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
                                      "kernel"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
-              "calibrate": calibrate, "particles": particles, "lag": lag, "lag-suite": lag_suite,
+              "calibrate": calibrate, "calibrate-cost": calibrate_cost, "particles": particles, "lag": lag,
+              "lag-suite": lag_suite,
               "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
               "kernel": kernel}
     if args.what in simple:

@@ -139,9 +139,7 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
             bar.advance(task)
     localisation = None
     if locate:
-        localisation = score_sources([r["_predictions"] for r in rows], [r["_truth"] for r in rows],
-                                     encountered=[set(r["targets_encountered"]) for r in rows],
-                                     observable=[set(r["targets_observable"]) for r in rows])
+        localisation = _score_rows(rows)
         localisation["median_seconds_locate"] = float(np.median([r["seconds_locate"] for r in rows]))
         # per world (the default meandering Gaussian, puffs, and the held-out Lagrangian particle world), per
         # family of the suite and per true stability class
@@ -149,9 +147,7 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
             localisation[group] = {}
             for value in sorted({r[key] for r in rows}):
                 sel = [r for r in rows if r[key] == value]
-                sub = score_sources([r["_predictions"] for r in sel], [r["_truth"] for r in sel],
-                                    encountered=[set(r["targets_encountered"]) for r in sel],
-                                    observable=[set(r["targets_observable"]) for r in sel])
+                sub = _score_rows(sel)
                 localisation[group][value] = {k: sub.get(k) for k in WORLD_KEYS} | {"scenarios": len(sel)}
     for r in rows:
         preds = r.pop("_predictions")
@@ -160,6 +156,13 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
     return {"suite": str(suite), "scenarios": rows, "summary": summarise(rows), "localisation": localisation,
             "notes": [] if locate else ["localisation skipped (--no-locate)"],
             "seconds": time.perf_counter() - t0}
+
+
+def _score_rows(rows: list[dict]) -> dict:
+    """Localisation scores of some scenario rows (their predictions against their truths)."""
+    return score_sources([r["_predictions"] for r in rows], [r["_truth"] for r in rows],
+                         encountered=[set(r["targets_encountered"]) for r in rows],
+                         observable=[set(r["targets_observable"]) for r in rows])
 
 
 def summarise(rows: list[dict]) -> dict:

@@ -196,7 +196,8 @@ def _pyelq_section(obs, survey, bounds, truth, post, t_grid, iterations, seed) -
     # reached when its estimate comes within the target and stays there to the end of the chain (a wandering
     # chain that passes near the source once has not located it)
     trace = res["trace"]
-    reach = next((trace[i][1] for i in range(len(trace)) if all(e <= target for _, _, e in trace[i:])), None)
+    last_out = max((i for i, (_, _, e) in enumerate(trace) if e > target), default=-1)
+    reach = trace[last_out + 1][1] if last_out + 1 < len(trace) else None
     res.update({"grid_mode_error_m": grid_mode_err, "seconds_to_grid_accuracy": reach, "reached": reach is not None,
                 "speedup": (reach if reach is not None else res["seconds"]) / t_grid,
                 "speedup_is_lower_bound": reach is None})

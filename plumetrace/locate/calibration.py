@@ -71,13 +71,13 @@ def block_groups(time_s: np.ndarray, platform: np.ndarray, order: np.ndarray, st
     [0, 0, 0, 1, 1, 1, 2, 2]
     """
     t = np.asarray(time_s, float)
+    order = np.asarray(order)
+    if order.size == 0:
+        return np.zeros(starts.size - 1, dtype=np.int64)
     _, pid = np.unique(np.asarray(platform).astype(str), return_inverse=True)
-    n_b = starts.size - 1
-    first = np.asarray(order)[np.minimum(starts[:-1], max(order.size - 1, 0))] if order.size else np.zeros(n_b, int)
-    t0 = float(t.min()) if t.size else 0.0
-    key = np.floor((t[first] - t0) / max(block_s, 1e-9)).astype(np.int64) if t.size else np.zeros(n_b, np.int64)
-    combined = (pid[first].astype(np.int64) << 40) + key if t.size else key
-    _, groups = np.unique(combined, return_inverse=True)
+    first = order[np.minimum(starts[:-1], order.size - 1)]  # an observation of each block (empty: the last one)
+    key = np.floor((t[first] - t.min()) / max(block_s, 1e-9)).astype(np.int64)
+    _, groups = np.unique((pid[first].astype(np.int64) << 40) + key, return_inverse=True)
     return groups.astype(np.int64)
 
 

@@ -369,17 +369,19 @@ class NetworkLocator:
     def _score(self, r, cx, cy, configs, om, beta, g_given=None):
         """Log p(y | cell) − log p(y | none), the rate integrated out (Laplace), per config and cell."""
         lq_range = math.log(self.q_range[1] / self.q_range[0])
-        out, rates = [None] * len(configs), [None] * len(configs)
-        # configurations sharing a spread are computed together: σy, σz once for every release height
-        spreads = {}
-        for j, (h, s, s0) in enumerate(configs):
-            spreads.setdefault((s, s0), []).append((j, h))
-        for (s, s0), members in spreads.items():
-            g_all = None if g_given is not None else self._g(r, cx, cy, [h for _, h in members], s, s0)
-            for m, (j, _) in enumerate(members):
-                out[j], rates[j] = self._score_one(g_given[j] if g_given is not None else g_all[m], r, om, beta,
-                                                   lq_range)
-        return np.stack(out), rates
+        if g_given is not None:
+            scored = [self._score_one(g, r, om, beta, lq_range) for g in g_given]
+        else:
+            # configurations sharing a spread are computed together: σy, σz once for every release height
+            spreads: dict = {}
+            for j, (h, s, s0) in enumerate(configs):
+                spreads.setdefault((s, s0), []).append((j, h))
+            scored = [None] * len(configs)
+            for (s, s0), members in spreads.items():
+                g_all = self._g(r, cx, cy, [h for _, h in members], s, s0)
+                for g, (j, _) in zip(g_all, members, strict=True):
+                    scored[j] = self._score_one(g, r, om, beta, lq_range)
+        return np.stack([sc for sc, _ in scored]), [rq for _, rq in scored]
 
     def _score_one(self, g, r, om, beta, lq_range):
         """One configuration's per-cell score and its (rate, variance) (see :meth:`_score`)."""

@@ -50,12 +50,12 @@ MIN_OBSERVATIONS = 10
 #: The rate posterior is refined on this many log-spaced rates, from at most this many of the most probable
 #: (configuration, cell, height) triples holding 99 % of the mass.
 RATE_GRID_POINTS = 300
+RATE_POSTERIOR_PICKS = 60
 #: The bagged posterior leaves out the (wind offset, class, σ family) configurations holding less than this share of
 #: the tempered posterior (46 nats below the total). Re-weighing the blocks of a long survey shifts a
 #: configuration's log-likelihood by tens of nats: cut at 1e-3 or 1e-6, replicates revived the cut configurations and
 #: regions shrank (tests/locate/test_bagging.py, test_calibration.py).
 BAG_MIN_CONFIG_MASS = 1e-20
-RATE_POSTERIOR_PICKS = 60
 
 
 def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
@@ -440,9 +440,11 @@ class GridSearch:
             return post
         meander = self.meander(obs) or meander_blocks(obs.time, obs.platform, block_s, 0.0, 1)
         groups = block_groups(obs.time, obs.platform, meander.order, meander.starts, block_s)
-        weights = bootstrap_weights(int(groups.max()) + 1, replicates, rng)[:, groups]
+        n_groups = int(groups.max()) + 1
+        weights = bootstrap_weights(n_groups, replicates, rng)[:, groups]
         step = post.resolution
-        radius = float(np.clip(2.0 * post.credible_radius(), 30.0, 120.0))
+        tempered_radius = post.credible_radius()
+        radius = float(np.clip(2.0 * tempered_radius, 30.0, 120.0))
         k = int(math.ceil(radius / step))
         ii, jj = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
         disc = np.hypot(ii, jj) * step <= radius
@@ -453,19 +455,17 @@ class GridSearch:
         log_prior_h = -np.log(heights.size)
         acc = np.full((replicates, x.size), -np.inf)
         configs = self.configs()
-        mass = post.config.get("config_mass") or [1.0] * len(configs)
-        for (offset, code, m, weight), cm in zip(configs, mass, strict=True):
+        config_mass = post.config.get("config_mass") or [1.0] * len(configs)
+        for (offset, code, m, weight), cm in zip(configs, config_mass, strict=True):
             if cm < BAG_MIN_CONFIG_MASS:
                 continue  # a configuration the tempered posterior all but rules out
             d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights)
             lq = log_integral_over_rate(d)  # (replicate, cell, height)
             acc = np.logaddexp(acc, log_sum_exp(lq, axis=2) + math.log(weight) + log_prior_h)
-        mass = bagged_mass(acc)
-        out = ChannelPosterior(**{**post.__dict__, "cells": np.column_stack((x, y)), "mass": mass,
-                                  "config": dict(post.config)})
-        out.config.update({"credible90_radius_tempered_m": post.credible_radius(), "bag_replicates": replicates,
-                           "bag_blocks": int(groups.max()) + 1})
-        return out
+        config = {**post.config, "credible90_radius_tempered_m": tempered_radius, "bag_replicates": replicates,
+                  "bag_blocks": n_groups}
+        return ChannelPosterior(**{**post.__dict__, "cells": np.column_stack((x, y)), "mass": bagged_mass(acc),
+                                   "config": config})
 
     def _rate_posterior(self, obs, fx, fy, heights, configs, lq, total, meander):
         """Posterior of the rate on a fine grid, from the (config, cell, height) triples holding 99 % of the mass."""
