@@ -42,7 +42,18 @@ Q_NEGLIGIBLE = 0.003  # a prediction below this fraction of the noise σ leaves 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _t_loglik(e, var, nu):
-    return -0.5 * (nu + 1.0) * math.log1p(e * e / (nu * var)) - 0.5 * math.log(var)
+    """Student-t log-density of residual ``e`` with scale² ``var``, up to a constant of ν.
+
+    −½[(ν+1) log(νV + e²) − ν log V] = −½ log[a (a/V)^ν] with a = νV + e²; for the default ν = 4 the power is
+    two squarings, so one logarithm serves where log1p and log took two (the same value: a/V ≥ ν, and the
+    product stays far inside double range for any concentration in ppb).
+    """
+    if nu == 4.0:
+        a = nu * var + e * e
+        t = a / var
+        t2 = t * t
+        return -0.5 * math.log(a * t2 * t2)
+    return -0.5 * (nu + 1.0) * math.log(nu * var + e * e) + 0.5 * nu * math.log(var)
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
@@ -76,6 +87,12 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
         if decay[i] > 0.0:
             filtered = True
             break
+    linear = n_k == 1 and log_off == -np.inf
+    base = np.empty(r.size)  # ℓ(r_i | 0) and the noise σ, once per observation
+    sdev = np.empty(r.size)
+    for i in range(r.size):
+        base[i] = _t_loglik(r[i], var[i], nu)
+        sdev[i] = math.sqrt(var[i])
     for c in numba.prange(n_c):
         blk = np.empty((n_h, n_k, n_q))
         acc = np.zeros((n_r, n_h, n_q))
@@ -128,8 +145,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                         if not filtered:
                             continue
                         raw[:] = 0.0
-                    sd = math.sqrt(var[i])
-                    base = _t_loglik(r[i], var[i], nu)
+                    sd = sdev[i]
                     for hi in range(n_h):
                         g = raw[hi]
                         if filtered:
@@ -145,11 +161,17 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                             k0 = max(0, int(math.ceil((math.log(Q_NEGLIGIBLE * sd / g) - lq0) / dlq)))
                         for k in range(k0, n_q):
                             mu = q[k] * g
-                            blk[hi, j, k] += _t_loglik(r[i] - mu, var[i] + (alpha * mu) ** 2, nu) - base
+                            blk[hi, j, k] += _t_loglik(r[i] - mu, var[i] + (alpha * mu) ** 2, nu) - base[i]
             for hi in range(n_h):
                 if not touched[hi]:
                     continue
                 for k in range(n_q):
+                    if linear:  # one offset and no off state: the block's term is its log-likelihood sum
+                        term = log_w[0] + beta * blk[hi, 0, k]
+                        if term != 0.0:
+                            for rr in range(n_r):
+                                acc[rr, hi, k] += wrep[rr, b] * term
+                        continue
                     m = log_off  # the source off during this block: the null likelihood (0 relative to it)
                     for j in range(n_k):
                         v = log_w[j] + beta * blk[hi, j, k]
@@ -276,15 +298,16 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     lid = np.inf if mixing_height is None else float(mixing_height)
     wedge_a, wedge_d = sigma_y_linear_bound(sigma_model, stability_code)
     beam_start, bx, by, bz = obs.beam_points()
+    bx, by, bz = (np.ascontiguousarray(v, float) for v in (bx, by, bz))
+    sin_k, cos_k = np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta))
     _grid_delta(np.ascontiguousarray(cell_east, float), np.ascontiguousarray(cell_north, float),
                 np.ascontiguousarray(heights, float), obs.east, obs.north, obs.height, obs.enhancement,
-                obs.variance, np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta)),
+                obs.variance, sin_k, cos_k,
                 np.ascontiguousarray(meander.log_weights + log_on, float), meander.order, meander.starts, decay,
                 obs.wind_speed,
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
                 obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, wedge_a, wedge_d, beam_start,
-                np.ascontiguousarray(bx, float), np.ascontiguousarray(by, float), np.ascontiguousarray(bz, float),
-                wrep, out, reach)
+                bx, by, bz, wrep, out, reach)
     return (out[0] if block_weights is None else out), reach
 
 

@@ -44,7 +44,7 @@ def score_sources(obs, preds: list[np.ndarray], beta: float, alpha: float = ALPH
 
 
 def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: float, screen: int = 8,
-              chunk: int = 20_000):
+              chunk: int = 20_000, anchors: np.ndarray | None = None):
     """The best pair of sources among ``cells`` (n, 2) [m]: ((cell a, cell b), score, rates) or None.
 
     ``predict_many(obs, east, north)`` gives the unit predictions (observations, cells). Every pair is screened by
@@ -52,10 +52,15 @@ def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: flo
     t = G W r (accumulated over chunks of ``chunk`` observations: memory grows with the cells, not the survey),
     the two-source residual is rᵀWr − tᵀ M⁻¹ t with M the pair's 2 × 2 block of K — keeping pairs at least
     ``separation`` apart with both rates positive; the ``screen`` best are scored with the Student-t likelihood
-    (:func:`score_sources`).
+    (:func:`score_sources`). ``anchors`` (bool per cell): only pairs with at least one of them are screened, and
+    only their rows of K are computed (the cost falls with their share of the cells).
     """
     n = cells.shape[0]
-    K = np.zeros((n, n))
+    rows = np.arange(n) if anchors is None else np.flatnonzero(anchors)
+    if rows.size == 0:
+        return None
+    K = np.zeros((rows.size, n))  # the anchors' rows of the Gram matrix
+    diag = np.zeros(n)
     t = np.zeros(n)
     for a0 in range(0, len(obs), chunk):
         keep = np.zeros(len(obs), dtype=bool)
@@ -63,16 +68,21 @@ def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: flo
         sub, _ = subset(obs, None, keep)
         G = predict_many(sub, cells[:, 0], cells[:, 1]).T  # (cells, observations)
         w = 1.0 / sub.variance
-        K += (G * w[None, :]) @ G.T
+        K += (G[rows] * w[None, :]) @ G.T
+        diag += np.einsum("ij,ij,j->i", G, G, w)
         t += G @ (w * sub.enhancement)
-    idx = np.flatnonzero(np.diag(K) > 0)
-    if idx.size < 2:
-        return None
-    K, t = K[np.ix_(idx, idx)], t[idx]
-    a, b = np.triu_indices(idx.size, 1)
-    far = np.hypot(cells[idx[a], 0] - cells[idx[b], 0], cells[idx[a], 1] - cells[idx[b], 1]) >= separation
+    live = diag > 0
+    pos = np.full(n, -1)
+    pos[rows] = np.arange(rows.size)
+    a, b = np.meshgrid(rows[live[rows]], np.flatnonzero(live), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    pair = (a != b) & ~((pos[b] >= 0) & (b < a))  # each unordered pair once
+    a, b = a[pair], b[pair]
+    far = np.hypot(cells[a, 0] - cells[b, 0], cells[a, 1] - cells[b, 1]) >= separation
     a, b = a[far], b[far]
-    kaa, kbb, kab = K[a, a], K[b, b], K[a, b]
+    if a.size == 0:
+        return None
+    kaa, kbb, kab = diag[a], diag[b], K[pos[a], b]
     det = kaa * kbb - kab * kab
     ok = det > 1e-12 * np.maximum(kaa * kbb, 1e-300)
     a, b, kaa, kbb, kab, det = a[ok], b[ok], kaa[ok], kbb[ok], kab[ok], det[ok]
@@ -85,7 +95,7 @@ def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: flo
     a, b = a[pos], b[pos]
     best = None
     for k in np.argsort(-gain)[:screen]:
-        ia, ib = idx[a[k]], idx[b[k]]
+        ia, ib = a[k], b[k]
         g = predict_many(obs, cells[[ia, ib], 0], cells[[ia, ib], 1])
         s, q = score_sources(obs, [g[:, 0], g[:, 1]], beta)
         if np.all(q > 0) and (best is None or s > best[1]):
@@ -99,7 +109,8 @@ def joint_pair(search, obs, mine: list, height: float, code: float, subtract_err
     Only when the sequential sources leave plume unexplained (at least :data:`UNEXPLAINED_MIN` observations above
     :data:`UNEXPLAINED_SIGMA` after they are subtracted, with their model error) is the pair screened, on the
     coarse lattice of ``search`` (the central configuration: no wind offset, stability
-    ``code``, the first σ family, release ``height`` [m]); when it scores at least the evidence threshold above
+    ``code``, the first σ family, release ``height`` [m]; pairs with a source that can reach an unexplained
+    observation); when it scores at least the evidence threshold above
     the sequential solution, each of its sources is searched on the full grid with the other's plume explained
     away (``subtract_error``), and both must clear the threshold.
     """
@@ -115,7 +126,13 @@ def joint_pair(search, obs, mine: list, height: float, code: float, subtract_err
     def predict_many(o, e, n):
         return unit_predictions(o, e, n, height, 0.0, code, search.sigma_models[0], search.mixing_height)
 
-    pair = best_pair(obs, np.column_stack((cx, cy)), predict_many, search.beta, search.exclusion_radius)
+    # a pair that leaves the unexplained plume unexplained cannot settle it: one of its sources must be able to
+    # produce one of those observations' residual enhancements at the largest rate of the grid
+    unexplained = z > UNEXPLAINED_SIGMA
+    sub, _ = subset(residual, None, unexplained)
+    reach = predict_many(sub, cx, cy) * float(search.q_grid[-1]) >= sub.enhancement[:, None]
+    pair = best_pair(obs, np.column_stack((cx, cy)), predict_many, search.beta, search.exclusion_radius,
+                     anchors=reach.any(axis=0))
     sequential, _ = score_sources(obs, [search.config_prediction(obs, p) for p in mine], search.beta)
     if pair is None or pair[1] - sequential < search.min_log_bayes:
         return mine
