@@ -67,19 +67,26 @@ TAU_GRID_PPB = (10.0, 30.0, 100.0, 300.0, 1000.0)
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, s0, out):
-    """out[k, c, i]: mean over reading i's points of the unit-rate reflected plume of a source at cell c, height hs[k].
+def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, sf, s0, out):
+    """out[j, k, c, i]: mean over reading i's points of the unit-rate reflected plume of a source at cell c, height
+    hs[k], with spread j: σ's from the reading's turbulence times ``sf[j]`` and an initial spread ``s0[j]`` [m].
 
-    The horizontal part, σy and σz of a point are computed once for every release height.
+    The geometry of a point (downwind and crosswind distance, travel time) is computed once for every spread and
+    release height, the horizontal part and σz once for every release height.
     """
-    nh, nc, nr = out.shape
+    ns, nh, nc, nr = out.shape
+    s_max = 0.0
+    s0_max = 0.0
+    for j in range(ns):
+        s_max = max(s_max, sf[j])
+        s0_max = max(s0_max, s0[j])
     for c in numba.prange(nc):
-        acc = np.zeros(nh)
+        acc = np.zeros((ns, nh))
         for i in range(nr):
-            acc[:] = 0.0
+            acc[:, :] = 0.0
             n = start[i + 1] - start[i]
             if n <= 0:
-                out[:, c, i] = 0.0
+                out[:, :, c, i] = 0.0
                 continue
             # x and y are linear along a straight beam: a beam wholly upwind of the cell, or wholly beyond six
             # of its widest σy to one side, gets no plume (the same result without visiting its points)
@@ -88,15 +95,15 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
             xb = -(px[pb] - cx[c]) * sin_t[i] - (py[pb] - cy[c]) * cos_t[i]
             xm = max(xa, xb)
             if xm <= 0.0:
-                out[:, c, i] = 0.0
+                out[:, :, c, i] = 0.0
                 continue
             ya = (px[pa] - cx[c]) * cos_t[i] - (py[pa] - cy[c]) * sin_t[i]
             yb = (px[pb] - cx[c]) * cos_t[i] - (py[pb] - cy[c]) * sin_t[i]
             tm = xm / u[i]
-            am = u[i] * tan_th[i] * tm / math.sqrt(1.0 + tm / (2.0 * tl))
-            lim = 6.0 * math.sqrt(am * am + s0 * s0) + 1.0
+            am = s_max * u[i] * tan_th[i] * tm / math.sqrt(1.0 + tm / (2.0 * tl))
+            lim = 6.0 * math.sqrt(am * am + s0_max * s0_max) + 1.0
             if min(ya, yb) > lim or max(ya, yb) < -lim:
-                out[:, c, i] = 0.0
+                out[:, :, c, i] = 0.0
                 continue
             for p in range(start[i], start[i + 1]):
                 dx = px[p] - cx[c]
@@ -107,19 +114,24 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
                 y = dx * cos_t[i] - dy * sin_t[i]
                 t = x / u[i]
                 f = 1.0 / math.sqrt(1.0 + t / (2.0 * tl))
-                a = u[i] * tan_th[i] * t * f
-                sy = math.sqrt(a * a + s0 * s0)
-                if abs(y) > 6.0 * sy:
-                    continue
-                b = u[i] * tan_ph[i] * t * f
-                sz = math.sqrt(b * b + s0 * s0)
-                lateral = math.exp(-0.5 * y * y / (sy * sy)) / (2.0 * math.pi * u[i] * sy * sz)
+                a0 = u[i] * tan_th[i] * t * f
+                b0 = u[i] * tan_ph[i] * t * f
+                for j in range(ns):
+                    a = sf[j] * a0
+                    sy = math.sqrt(a * a + s0[j] * s0[j])
+                    if abs(y) > 6.0 * sy:
+                        continue
+                    b = sf[j] * b0
+                    sz = math.sqrt(b * b + s0[j] * s0[j])
+                    lateral = math.exp(-0.5 * y * y / (sy * sy)) / (2.0 * math.pi * u[i] * sy * sz)
+                    for k in range(nh):
+                        zm = pz[p] - hs[k]
+                        zp = pz[p] + hs[k]
+                        acc[j, k] += lateral * (math.exp(-0.5 * zm * zm / (sz * sz))
+                                                + math.exp(-0.5 * zp * zp / (sz * sz)))
+            for j in range(ns):
                 for k in range(nh):
-                    zm = pz[p] - hs[k]
-                    zp = pz[p] + hs[k]
-                    acc[k] += lateral * (math.exp(-0.5 * zm * zm / (sz * sz)) + math.exp(-0.5 * zp * zp / (sz * sz)))
-            for k in range(nh):
-                out[k, c, i] = acc[k] / n
+                    out[j, k, c, i] = acc[j, k] / n
 
 
 @dataclass
@@ -145,8 +157,8 @@ class NetworkReadings:
 
 
 def network_readings(survey: Survey, channel: str, stability: str = "D",
-                     wind: tuple[float, float] | None = None) -> NetworkReadings:
-    """One channel of a fixed network as :class:`NetworkReadings` (beams as points 1 m apart).
+                     wind: tuple[float, float] | None = None, step_m: float = BEAM_STEP_M) -> NetworkReadings:
+    """One channel of a fixed network as :class:`NetworkReadings` (beams as points ``step_m`` apart [m]).
 
     ``wind`` (speed [m/s], from [deg]) replaces the survey's wind. Raises InputError (naming the file) for a record
     without wind or in a calm, as the drone path does.
@@ -196,7 +208,7 @@ def network_readings(survey: Survey, channel: str, stability: str = "D",
     else:
         e1, n1, z1 = e0, n0, z0
     length = np.hypot(e1 - e0, n1 - n0)
-    k = np.maximum(1, np.ceil(length / BEAM_STEP_M)).astype(np.int64)
+    k = np.maximum(1, np.ceil(length / step_m)).astype(np.int64)
     start = np.concatenate(([0], np.cumsum(k))).astype(np.int64)
     owner = np.repeat(np.arange(len(d)), k)
     frac = np.where(k[owner] > 1, (np.arange(start[-1]) - start[owner] + 0.5) / k[owner], 0.0)
@@ -358,12 +370,15 @@ class NetworkLocator:
         self.min_log_bayes = min_log_bayes
         self.random_state = random_state
 
-    def _g(self, r: NetworkReadings, cx, cy, heights, s, s0):
-        """Unit-rate predictions [ppb per g/s], (heights, cells, readings)."""
+    def _g(self, r: NetworkReadings, cx, cy, heights, spreads):
+        """Unit-rate predictions [ppb per g/s], (spreads, heights, cells, readings) for ``spreads`` =
+        [(spread factor, initial spread [m]), …]."""
         hs = np.atleast_1d(np.asarray(heights, float))
-        out = np.empty((hs.size, cx.size, r.y.size))
+        sf = np.array([s for s, _ in spreads], float)
+        s0 = np.array([s0 for _, s0 in spreads], float)
+        out = np.empty((sf.size, hs.size, cx.size, r.y.size))
         _coupling(np.ascontiguousarray(cx), np.ascontiguousarray(cy), hs, r.px, r.py, r.pz, r.start, r.u,
-                  r.sin_t, r.cos_t, r.tan_th * s, r.tan_ph * s, LAGRANGIAN_TIME_S, float(s0), out)
+                  r.sin_t, r.cos_t, r.tan_th, r.tan_ph, LAGRANGIAN_TIME_S, sf, s0, out)
         return out * r.ppb_per_g_m3
 
     def _score(self, r, cx, cy, configs, om, beta, g_given=None):
@@ -372,15 +387,12 @@ class NetworkLocator:
         if g_given is not None:
             scored = [self._score_one(g, r, om, beta, lq_range) for g in g_given]
         else:
-            # configurations sharing a spread are computed together: σy, σz once for every release height
-            spreads: dict = {}
-            for j, (h, s, s0) in enumerate(configs):
-                spreads.setdefault((s, s0), []).append((j, h))
-            scored = [None] * len(configs)
-            for (s, s0), members in spreads.items():
-                g_all = self._g(r, cx, cy, [h for _, h in members], s, s0)
-                for g, (j, _) in zip(g_all, members, strict=True):
-                    scored[j] = self._score_one(g, r, om, beta, lq_range)
+            # every spread and release height in one pass over the points (their geometry computed once)
+            heights = sorted({h for h, _, _ in configs})
+            spreads = sorted({(s, s0) for _, s, s0 in configs})
+            g_all = self._g(r, cx, cy, heights, spreads)
+            scored = [self._score_one(g_all[spreads.index((s, s0)), heights.index(h)], r, om, beta, lq_range)
+                      for h, s, s0 in configs]
         return np.stack([sc for sc, _ in scored]), [rq for _, rq in scored]
 
     def _score_one(self, g, r, om, beta, lq_range):
@@ -396,6 +408,10 @@ class NetworkLocator:
         """Locate the source of ``channel`` (default: the first channel with a molar mass)."""
         channel = channel or next(c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES)
         r = network_readings(survey, channel, self.stability, self.wind)
+        # the coarse pass samples the beams at half its cell side: finer points than that resolve nothing the 4 m
+        # cells can tell apart
+        r_coarse = network_readings(survey, channel, self.stability, self.wind,
+                                    step_m=max(BEAM_STEP_M, 0.5 * self.coarse_resolution))
         self.readings_ = r
         n_k = np.bincount(r.group, minlength=r.n_groups).astype(float)
         # noise per sensor and session from the offsets-only fit (twice: the weights enter the offsets)
@@ -414,7 +430,7 @@ class NetworkLocator:
         mid = (heights[len(heights) // 2], 1.0, float(np.median(self.initial_spreads)))
         # τ, the spread of the sensors' offsets, by empirical Bayes: the value under which the readings are most
         # probable, the offsets integrated out and the source's position averaged over the coarse grid
-        g_coarse = self._g(r, gx, gy, *mid)[0]
+        g_coarse = self._g(r_coarse, gx, gy, [mid[0]], [mid[1:]])[0, 0]
         evid = [float(log_sum_exp(_marginal(g_coarse, r, OffsetModel.build(r, w, tau)))) for tau in TAU_GRID_PPB]
         self.tau_ppb_ = float(TAU_GRID_PPB[int(np.argmax(evid))])
         om = OffsetModel.build(r, w, self.tau_ppb_)
