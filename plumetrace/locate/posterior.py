@@ -251,7 +251,7 @@ class GridSearch:
             return None
         return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
-    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, block_weights=None):
+    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, block_weights=None, tabulated=False):
         """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact)."""
         spread = float(np.max(np.abs(meander.offsets_deg))) if meander is not None else 0.0
         keep = reachable_observations(obs, x, y, offset, spread, code, self.sigma_models[model])
@@ -259,7 +259,7 @@ class GridSearch:
             obs, meander = subset(obs, meander, keep)
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
                                    self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off,
-                                   block_weights=block_weights)
+                                   block_weights=block_weights, tabulated=tabulated)
 
     def _excluded(self, x, y, exclude):
         keep = np.ones(x.size, dtype=bool)
@@ -340,13 +340,14 @@ class GridSearch:
         x0, x1 = obs.east.min() - margin, obs.east.max() + margin
         y0, y1 = obs.north.min() - margin, obs.north.max() + margin
         area = (x1 - x0) * (y1 - y0)
-        # coarse pass: the central configuration and the middle height find where the posterior lives
+        # coarse pass: the central configuration and the middle height find where the posterior lives (its rate
+        # terms read from a table: a screening pass; per cell within a tenth of a nat of the evaluated ones)
         cx, cy = self._excluded(*lattice(x0, x1, y0, y1, self.coarse_resolution), exclude)
         code0 = self.stability_weights[0][0]
         h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
         per_cell = -np.inf
         for m in range(len(self.sigma_models)):
-            delta, _ = self._loglik(cx, cy, h_mid, obs, 0.0, code0, m, q, meander)
+            delta, _ = self._loglik(cx, cy, h_mid, obs, 0.0, code0, m, q, meander, tabulated=True)
             per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta)[:, 0])
         uniform_coarse = math.log(self.coarse_resolution ** 2 / area)
         per_cell = per_cell - math.log(len(self.sigma_models)) + uniform_coarse
