@@ -11,7 +11,10 @@ stability and σ-family configurations marginalised over, the meander random eff
 * :meth:`GridSearch.subtract`: observations with a found plume explained away (explain, subtract, re-test).
 
 The likelihood kernel is :func:`plumetrace.locate.grid.grid_log_likelihood`; the rate is integrated out on its
-log-spaced grid by :func:`log_integral_over_rate`. Method and references: docs/methods.md §4 (grid posterior).
+log-spaced grid by :func:`log_integral_over_rate`. The passes over cells (coarse, middle and fine levels, bagging,
+evidence maps) read the kernel's rate terms from a per-observation table of log μ
+(:func:`plumetrace.locate.grid.likelihood_table`: within 0.005 nats per observation, before tempering); the rate
+posterior evaluates them. Method and references: docs/methods.md §4 (grid posterior).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from shapely.ops import unary_union
 
 from plumetrace.locate.calibration import BAG_BLOCK_S, BAG_REPLICATES, bagged_mass, block_groups, bootstrap_weights
 from plumetrace.locate.grid import (
+    ALPHA,
+    NU,
     Meander,
     grid_log_likelihood,
+    likelihood_table,
     meander_blocks,
     reachable_observations,
     subset,
@@ -56,6 +62,8 @@ RATE_POSTERIOR_PICKS = 60
 #: configuration's log-likelihood by tens of nats: cut at 1e-3 or 1e-6, replicates revived the cut configurations and
 #: regions shrank (tests/locate/test_bagging.py, test_calibration.py).
 BAG_MIN_CONFIG_MASS = 1e-20
+#: Likelihood tables (one per observations and rate step) a :class:`GridSearch` keeps for its next passes.
+TABLES_KEPT = 4
 
 
 def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
@@ -234,6 +242,7 @@ class GridSearch:
     exclusion_radius: float
     mid_level: bool = True
     keep_rejected: bool = False
+    _tables: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     # -- configurations, meander --------------------------------------------------------------------------
     def configs(self) -> list[tuple[float, float, int, float]]:
@@ -252,14 +261,29 @@ class GridSearch:
         return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
     def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, block_weights=None, tabulated=False):
-        """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact)."""
+        """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact).
+
+        ``tabulated``: the rate terms from ``obs``'s :func:`likelihood_table` (built once per observations and rate
+        grid step, kept for the calls that follow)."""
         spread = float(np.max(np.abs(meander.offsets_deg))) if meander is not None else 0.0
         keep = reachable_observations(obs, x, y, offset, spread, code, self.sigma_models[model])
+        table = self._table(obs, q) if tabulated and q.size > 2 else None
         if not keep.all():
             obs, meander = subset(obs, meander, keep)
+            table = None if table is None else (table[0][keep], table[1][keep], table[2])
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
                                    self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off,
-                                   block_weights=block_weights, tabulated=tabulated)
+                                   block_weights=block_weights, table=table)
+
+    def _table(self, obs: Observations, q: np.ndarray):
+        """:func:`likelihood_table` of ``obs`` for ``q``'s step, from the last few built when they still apply."""
+        step = math.log(q[-1] / q[0]) / (q.size - 1)
+        for enhancement, variance, s, table in self._tables:
+            if enhancement is obs.enhancement and variance is obs.variance and s == step:
+                return table
+        table = likelihood_table(obs.enhancement, obs.variance, ALPHA, NU, step)
+        self._tables = [(obs.enhancement, obs.variance, step, table)] + self._tables[:TABLES_KEPT - 1]
+        return table
 
     def _excluded(self, x, y, exclude):
         keep = np.ones(x.size, dtype=bool)
@@ -315,7 +339,7 @@ class GridSearch:
         meander = self.meander(obs)
         acc = []
         for offset, code, m, weight in self.configs():
-            delta, _ = self._loglik(cx, cy, h_mid, obs, offset, code, m, q, meander)
+            delta, _ = self._loglik(cx, cy, h_mid, obs, offset, code, m, q, meander, tabulated=True)
             acc.append(log_integral_over_rate(delta)[:, 0] + math.log(weight))
         log_bf = log_sum_exp(np.stack(acc, axis=0), axis=0) - math.log(q.size)
         nx, ny = int(round((x1 - x0) / c)), int(round((y1 - y0) / c))
@@ -340,8 +364,7 @@ class GridSearch:
         x0, x1 = obs.east.min() - margin, obs.east.max() + margin
         y0, y1 = obs.north.min() - margin, obs.north.max() + margin
         area = (x1 - x0) * (y1 - y0)
-        # coarse pass: the central configuration and the middle height find where the posterior lives (its rate
-        # terms read from a table: a screening pass; per cell within a tenth of a nat of the evaluated ones)
+        # coarse pass: the central configuration and the middle height find where the posterior lives
         cx, cy = self._excluded(*lattice(x0, x1, y0, y1, self.coarse_resolution), exclude)
         code0 = self.stability_weights[0][0]
         h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
@@ -372,7 +395,7 @@ class GridSearch:
             x, y = self._excluded(x[inside], y[inside], exclude)
             logpost = []
             for offset, code, m, weight in configs:
-                d, _ = self._loglik(x, y, heights, obs, offset, code, m, q, meander)
+                d, _ = self._loglik(x, y, heights, obs, offset, code, m, q, meander, tabulated=True)
                 logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
             prior = math.log(child_step * child_step / area)  # uniform over the searched area
             return x, y, np.stack(logpost, axis=0) + prior  # (config, cell, height, q)
@@ -460,7 +483,7 @@ class GridSearch:
         for (offset, code, m, weight), cm in zip(configs, config_mass, strict=True):
             if cm < BAG_MIN_CONFIG_MASS:
                 continue  # a configuration the tempered posterior all but rules out
-            d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights)
+            d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights, tabulated=True)
             lq = log_integral_over_rate(d)  # (replicate, cell, height)
             acc = np.logaddexp(acc, log_sum_exp(lq, axis=2) + math.log(weight) + log_prior_h)
         config = {**post.config, "credible90_radius_tempered_m": tempered_radius, "bag_replicates": replicates,
