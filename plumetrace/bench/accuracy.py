@@ -13,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from plumetrace.bench.scoring import SourcePrediction, observable_sources, score_detection, score_sources
+from plumetrace.bench.scoring import (
+    SourcePrediction,
+    observable_sources,
+    scenario_matches,
+    score_detection,
+    score_sources,
+)
 from plumetrace.detect import PlumeDetector
 from plumetrace.detect.attribution import class_patterns, ratios_pattern
 from plumetrace.detect.signatures import load_source_classes
@@ -151,8 +157,10 @@ def run_accuracy(suite: str | Path = DEFAULT_SUITE, select: str | None = None, p
                 localisation[group][value] = {k: sub.get(k) for k in WORLD_KEYS} | {"scenarios": len(sel)}
     for r in rows:
         preds = r.pop("_predictions")
-        r.pop("_truth")
+        truth = r.pop("_truth")
         r["sources_predicted"] = None if preds is None else len(preds)
+        if preds is not None:  # which targets were found, which missed, and where the false sites are
+            r["localisation"] = scenario_matches(preds, truth)
     return {"suite": str(suite), "scenarios": rows, "summary": summarise(rows), "localisation": localisation,
             "notes": [] if locate else ["localisation skipped (--no-locate)"],
             "seconds": time.perf_counter() - t0}

@@ -47,6 +47,32 @@ def _matches(pred_xy: np.ndarray, true_xy: np.ndarray, radius: float) -> list[tu
     return [(int(r), int(c), float(d[r, c])) for r, c in zip(rows, cols, strict=True) if d[r, c] <= radius]
 
 
+def scenario_matches(preds: list[SourcePrediction], truth: dict, match_radius: float = 50.0) -> dict:
+    """One scenario's predictions matched to its emitters (as :func:`score_sources` matches them).
+
+    Returns ``found`` (target id → error [m]), ``missed`` (target ids) and ``false_sites`` (each unmatched
+    prediction's position [m] with the nearest emitter and its distance [m]): what the totals are made of.
+    """
+    emitters = truth["sources"]
+    true_xy = np.array([[s["east_m"], s["north_m"]] for s in emitters]).reshape(-1, 2)
+    pred_xy = np.array([[p.east, p.north] for p in preds]).reshape(-1, 2)
+    matches = _matches(pred_xy, true_xy, match_radius)
+    found = {emitters[it]["id"]: round(d, 1) for _, it, d in matches if emitters[it]["target"]}
+    matched = {ip for ip, _, _ in matches}
+    false_sites = []
+    for ip, (e, n) in enumerate(pred_xy):
+        if ip in matched:
+            continue
+        site = {"east_m": round(float(e), 1), "north_m": round(float(n), 1)}
+        if len(true_xy):
+            d = np.hypot(true_xy[:, 0] - e, true_xy[:, 1] - n)
+            k = int(np.argmin(d))
+            site |= {"nearest_emitter": emitters[k]["id"], "distance_m": round(float(d[k]), 1)}
+        false_sites.append(site)
+    missed = [s["id"] for s in emitters if s["target"] and s["id"] not in found]
+    return {"found": found, "missed": missed, "false_sites": false_sites}
+
+
 def score_sources(predictions: list[list[SourcePrediction]], truths: list[dict], match_radius: float = 50.0,
                   encountered: list[set[str]] | None = None, observable: list[set[str]] | None = None) -> dict:
     """Localisation metrics over a set of scenarios (see the module docstring).

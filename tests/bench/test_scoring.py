@@ -9,6 +9,7 @@ from plumetrace.bench.scoring import (
     SourcePrediction,
     encountered_sources,
     observable_sources,
+    scenario_matches,
     score_detection,
     score_sources,
     true_encounters,
@@ -45,6 +46,17 @@ def test_localisation_scores_by_hand():
     assert s["rate_error_factor_median"] == pytest.approx(2.0)
     assert s["credible90_coverage"] == pytest.approx(0.5)
     assert s["confusion"] == {"clandestine_lab": {"clandestine_lab": 1, "paint_shop": 1}, "bakery": {"bakery": 1}}
+
+
+def test_scenario_matches_name_what_the_totals_count():
+    t = truth([src("lab", 0, 0), src("lab2", 300, 300), src("d1", 100, 0, target=False, cls="bakery")])
+    preds = [SourcePrediction(3, 4), SourcePrediction(100, 10), SourcePrediction(-400, -400)]
+    m = scenario_matches(preds, t, match_radius=50)
+    assert m["found"] == {"lab": 5.0}  # the decoy's match is not a target found
+    assert m["missed"] == ["lab2"]
+    assert m["false_sites"] == [{"east_m": -400.0, "north_m": -400.0, "nearest_emitter": "lab",
+                                 "distance_m": round(float(np.hypot(400, 400)), 1)}]
+    assert scenario_matches([], truth([])) == {"found": {}, "missed": [], "false_sites": []}
 
 
 def test_targets_never_encountered_are_counted_apart():
