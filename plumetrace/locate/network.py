@@ -26,7 +26,7 @@ its background cannot be taken from a low quantile of its own readings, as the d
 
 The rate is integrated out with a Laplace approximation under the log-uniform prior; the position prior is
 uniform over the searched area; the release heights are ground-level by default (a network watches the ground).
-A coarse pass (4 m cells, central spread and height) finds where the posterior lives; 1 m cells there give the
+A coarse pass (4 m cells, central spread and height, beam points 2 m apart) finds where the posterior lives; 1 m cells there give the
 posterior, its 90 % region and the Bayes factor against "no source" (the offsets alone).
 """
 
