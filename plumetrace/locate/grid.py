@@ -59,7 +59,7 @@ def _t_loglik(e, var, nu):
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
                 lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, beam_start, bx, by, bz, wrep, tab,
-                tab_lo, tab_h, out, gmax):
+                tab_lo, tab_h, tab_slope, out, gmax):
     """out[r, c, h, k] = Σ_b wrep[r, b] log[p_off + Σ_j w_j exp(β Σ_{i∈block b} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
 
     ``wrep`` (replicates × blocks) weighs each block's term: one row of ones is the likelihood itself, other rows
@@ -74,7 +74,8 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
     open-path beam) has points ``beam_start[i]:beam_start[i + 1]`` of ``bx, by, bz`` and its prediction is their
     mean; a point observation has none and is evaluated at (ox, oy, oz). With a table ``tab`` (observations ×
     points, :func:`likelihood_table`; one column: none) the rate terms of a log-spaced rate grid are read from it
-    instead of evaluated.
+    instead of evaluated, beyond its last column along ``tab_slope`` per unit of log μ (−1 for φ itself, 0 for a
+    difference of two tables).
     """
     n_c = cx.size
     n_h = heights.size
@@ -171,7 +172,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                                     pos = pos0 + k * tab_step
                                     jj = int(pos)
                                     if jj >= n_tab - 1:  # beyond the table: φ falls as −log μ
-                                        blk[hi, j, k] += tab[i, n_tab - 1] - (pos - (n_tab - 1)) * tab_h
+                                        blk[hi, j, k] += tab[i, n_tab - 1] + tab_slope * (pos - (n_tab - 1)) * tab_h
                                     else:
                                         f = pos - jj
                                         blk[hi, j, k] += tab[i, jj] + f * (tab[i, jj + 1] - tab[i, jj])
@@ -225,7 +226,8 @@ def _fill_table(r, var, alpha, nu, lo, h, out):
 
 
 def likelihood_table(r: np.ndarray, var: np.ndarray, alpha: float, nu: float, q_step_log: float,
-                     points_per_step: int = TABLE_POINTS_PER_RATE_STEP):
+                     points_per_step: int = TABLE_POINTS_PER_RATE_STEP, lo: np.ndarray | None = None,
+                     n: int | None = None):
     """φ_i(log μ) = ℓ(r_i − μ | v_i + (αμ)²) − ℓ(r_i | 0) on a grid of log μ, per observation.
 
     On a log-spaced rate grid the prediction μ = Q g of a rate Q at a unit-rate prediction g steps through log μ
@@ -233,13 +235,14 @@ def likelihood_table(r: np.ndarray, var: np.ndarray, alpha: float, nu: float, q_
     (``points_per_step`` points per rate step ``q_step_log``, from a predicted plume of half the negligible
     fraction of the noise σ to 10⁴ × max(|r_i|, σ_i)), it is read with linear interpolation instead of evaluated
     for every cell, height, offset and rate. Beyond the table φ falls as −log μ (the model error's scale αμ grows
-    with μ: the Student-t term tends to −log μ + const). Returns (table, log μ at its first column, step of log μ).
+    with μ: the Student-t term tends to −log μ + const). ``lo`` and ``n`` (first log μ per observation, columns)
+    put the table on a given grid, e.g. another table's. Returns (table, log μ at its first column, step of log μ).
     """
     sd = np.sqrt(var)
-    lo = np.log(0.5 * Q_NEGLIGIBLE * sd)
+    lo = np.log(0.5 * Q_NEGLIGIBLE * sd) if lo is None else np.asarray(lo, float)
     hi = np.log(1e4 * np.maximum(np.abs(r), sd))
     h = q_step_log / points_per_step
-    n = int(math.ceil(float(np.max(hi - lo)) / h)) + 2
+    n = max(n or 0, int(math.ceil(float(np.max(hi - lo, initial=0.0)) / h)) + 2)
     out = np.empty((r.size, n))
     _fill_table(np.ascontiguousarray(r, float), np.ascontiguousarray(var, float), float(alpha), float(nu), lo, h, out)
     return out, lo, h
@@ -328,7 +331,8 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
         instead of evaluating them: 25–35 % less time for an interpolation error of at most 0.005 nats per
         observation (before tempering).
     table : tuple, optional
-        That table, already built for ``obs`` with this ``alpha``, ``nu`` and rate step (implies ``tabulated``).
+        That table, already built for ``obs`` with this ``alpha``, ``nu`` and rate step (implies ``tabulated``);
+        a fourth element, if given, is the slope of its extrapolation (default −1; 0 for a difference of tables).
 
     Returns
     -------
@@ -358,8 +362,10 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     wedge_a, wedge_d = sigma_y_linear_bound(sigma_model, stability_code)
     beam_start, bx, by, bz = obs.beam_points()
     bx, by, bz = (np.ascontiguousarray(v, float) for v in (bx, by, bz))
+    slope = -1.0
     if table is not None and q_grid.size > 2:
-        tab, tab_lo, tab_h = table
+        tab, tab_lo, tab_h = table[:3]
+        slope = float(table[3]) if len(table) > 3 else slope
     elif tabulated and q_grid.size > 2 and alpha > 0:
         tab, tab_lo, tab_h = likelihood_table(obs.enhancement, obs.variance, alpha, nu,
                                               math.log(q_grid[-1] / q_grid[0]) / (q_grid.size - 1))
@@ -373,7 +379,8 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
                 obs.wind_speed,
                 float(stability_code), sigma_model.kind, sigma_model.table, lid, np.ascontiguousarray(q_grid, float),
                 obs.ppb_per_g_m3, alpha, nu, float(beta), float(log_off), 1e-12, wedge_a, wedge_d, beam_start,
-                bx, by, bz, wrep, tab, tab_lo, float(tab_h), out, reach)
+                bx, by, bz, wrep, np.ascontiguousarray(tab, float), np.ascontiguousarray(tab_lo, float), float(tab_h),
+                slope, out, reach)
     return (out[0] if block_weights is None else out), reach
 
 

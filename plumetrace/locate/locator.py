@@ -34,7 +34,7 @@ from plumetrace.locate.attribution import top_buildings
 from plumetrace.locate.multi import backfit, joint_pair
 from plumetrace.locate.network import NetworkLocator, is_fixed_network
 from plumetrace.locate.observations import Observations, build_observations
-from plumetrace.locate.posterior import ChannelPosterior, EvidenceMap, GridSearch
+from plumetrace.locate.posterior import MIN_OBSERVATIONS, ChannelPosterior, EvidenceMap, GridSearch
 from plumetrace.locate.rates import rate_interval, wls_rate
 from plumetrace.locate.result import CandidateSource, SourceEstimate
 from plumetrace.physics.sigmas import sigma_model
@@ -290,12 +290,15 @@ class SourceLocator:
             obs = self._observations(survey, channel, lags)
             if channel in quiet and _skewed(obs):
                 continue
-            residual, found, post = obs, [], None
+            residual, found, post, coarse = obs, [], None, None
+            margin = QUIET_MARGIN if channel in quiet else None
             for _ in range(self.max_sources):
                 # the next source is sought away from those found: after subtracting a strong plume, the model's
-                # misfit around it would otherwise be taken for a second source there
-                post = self.search_.posterior(residual, exclude=found,
-                                              margin=QUIET_MARGIN if channel in quiet else None)
+                # misfit around it would otherwise be taken for a second source there; the coarse pass is updated
+                # where the subtraction changed the data
+                if len(residual) >= MIN_OBSERVATIONS:
+                    coarse = self.search_.coarse_pass(residual, margin, previous=coarse)
+                post = self.search_.posterior(residual, exclude=found, margin=margin, coarse=coarse)
                 if post is None or post.log_bayes < self.min_log_bayes:
                     break
                 self.posteriors_.append(post)

@@ -26,8 +26,8 @@ its background cannot be taken from a low quantile of its own readings, as the d
 
 The rate is integrated out with a Laplace approximation under the log-uniform prior; the position prior is
 uniform over the searched area; the release heights are ground-level by default (a network watches the ground).
-A coarse pass (4 m cells, central spread and height, beam points 2 m apart) finds where the posterior lives; 1 m cells there give the
-posterior, its 90 % region and the Bayes factor against "no source" (the offsets alone).
+A coarse pass (4 m cells, central spread and height, beam points 2 m apart) finds where the posterior lives; 1 m
+cells there give the posterior, its 90 % region and the Bayes factor against "no source" (the offsets alone).
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ TAU_GRID_PPB = (10.0, 30.0, 100.0, 300.0, 1000.0)
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, sf, s0, out):
-    """out[j, k, c, i]: mean over reading i's points of the unit-rate reflected plume of a source at cell c, height
-    hs[k], with spread j: σ's from the reading's turbulence times ``sf[j]`` and an initial spread ``s0[j]`` [m].
+    """out[j, k, c, i]: mean over reading i's points of the unit-rate reflected plume (cell c, height hs[k], spread j).
 
+    Spread j: the σ's from the reading's turbulence times ``sf[j]`` with an initial spread ``s0[j]`` [m] added.
     The geometry of a point (downwind and crosswind distance, travel time) is computed once for every spread and
     release height, the horizontal part and σz once for every release height.
     """
@@ -371,8 +371,10 @@ class NetworkLocator:
         self.random_state = random_state
 
     def _g(self, r: NetworkReadings, cx, cy, heights, spreads):
-        """Unit-rate predictions [ppb per g/s], (spreads, heights, cells, readings) for ``spreads`` =
-        [(spread factor, initial spread [m]), …]."""
+        """Unit-rate predictions [ppb per g/s], (spreads, heights, cells, readings).
+
+        ``spreads``: [(spread factor, initial spread [m]), …].
+        """
         hs = np.atleast_1d(np.asarray(heights, float))
         sf = np.array([s for s, _ in spreads], float)
         s0 = np.array([s0 for _, s0 in spreads], float)

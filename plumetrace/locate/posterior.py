@@ -181,6 +181,37 @@ def lattice(x0: float, x1: float, y0: float, y1: float, step: float) -> tuple[np
 
 
 @dataclass
+class CoarsePass:
+    """The coarse pass of :meth:`GridSearch.posterior` over ``obs``.
+
+    The box searched (x0, x1, y0, y1) [m] with its ``margin`` [m], the lattice ``cells`` (n, 2) [m] and, per σ
+    family, the kernel's log-likelihood ratio (n, 1, n_q) at the middle height in the central configuration.
+    """
+
+    obs: Observations
+    margin: float
+    box: tuple[float, float, float, float]
+    cells: np.ndarray
+    delta: list
+
+
+def changed_observations(before: Observations, after: Observations) -> np.ndarray | None:
+    """Which observations of ``after`` differ from ``before`` in enhancement or variance (None: not comparable).
+
+    The two must be the same observations (times, positions, winds) from a sensor without a modelled response.
+    A difference under 1e-9 of the noise σ (enhancement) or of the variance — a subtracted plume's Gaussian tail
+    far from its axis — changes no likelihood term by more than that relative amount and counts as none.
+    """
+    if (len(before) != len(after) or before.response_time > 0 or after.response_time > 0
+            or before.has_beams or after.has_beams
+            or not all(np.array_equal(getattr(before, k), getattr(after, k))
+                       for k in ("time", "east", "north", "height", "wind_speed", "wind_from_deg"))):
+        return None
+    return ((np.abs(after.enhancement - before.enhancement) > 1e-9 * np.sqrt(before.variance))
+            | (np.abs(after.variance - before.variance) > 1e-9 * before.variance))
+
+
+@dataclass
 class GridSearch:
     """How the posterior of one source in one channel is searched (see the module docstring).
 
@@ -260,17 +291,20 @@ class GridSearch:
             return None
         return meander_blocks(obs.time, obs.platform, self.meander_block_s, sd or 0.0, self.meander_offsets)
 
-    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, block_weights=None, tabulated=False):
+    def _loglik(self, x, y, heights, obs, offset, code, model, q, meander, block_weights=None, tabulated=False,
+                table=None):
         """The kernel on the observations some cell can reach (:func:`reachable_observations`: exact).
 
         ``tabulated``: the rate terms from ``obs``'s :func:`likelihood_table` (built once per observations and rate
-        grid step, kept for the calls that follow)."""
+        grid step, kept for the calls that follow), or from ``table`` when given.
+        """
         spread = float(np.max(np.abs(meander.offsets_deg))) if meander is not None else 0.0
         keep = reachable_observations(obs, x, y, offset, spread, code, self.sigma_models[model])
-        table = self._table(obs, q) if tabulated and q.size > 2 else None
+        if table is None and tabulated and q.size > 2:
+            table = self._table(obs, q)
         if not keep.all():
             obs, meander = subset(obs, meander, keep)
-            table = None if table is None else (table[0][keep], table[1][keep], table[2])
+            table = None if table is None else (table[0][keep], table[1][keep], *table[2:])
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
                                    self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off,
                                    block_weights=block_weights, table=table)
@@ -285,10 +319,14 @@ class GridSearch:
         self._tables = [(obs.enhancement, obs.variance, step, table)] + self._tables[:TABLES_KEPT - 1]
         return table
 
-    def _excluded(self, x, y, exclude):
+    def _excluded_mask(self, x, y, exclude):
         keep = np.ones(x.size, dtype=bool)
         for e, n in exclude:
             keep &= np.hypot(x - e, y - n) > self.exclusion_radius
+        return keep
+
+    def _excluded(self, x, y, exclude):
+        keep = self._excluded_mask(x, y, exclude)
         return x[keep], y[keep]
 
     # -- forward operator ---------------------------------------------------------------------------------
@@ -346,10 +384,51 @@ class GridSearch:
         return EvidenceMap(obs.channel, obs.species, float(x0), float(y0), c,
                            log_bf.reshape(nx, ny).astype(np.float32))
 
+    # -- coarse pass ----------------------------------------------------------------------------------------
+    def coarse_pass(self, obs: Observations, margin: float | None = None,
+                    previous: CoarsePass | None = None) -> CoarsePass:
+        """The kernel on the coarse lattice (central configuration, middle height) for each σ family.
+
+        With ``previous``, the pass over the same observations before a found plume was subtracted
+        (:meth:`subtract`), only the observations the subtraction changed are visited: without meander blocks or
+        an off probability the log-likelihood is a sum over observations, so the new pass is the old one plus the
+        kernel over the changed observations with the difference of their new and old likelihood tables (the
+        plume of each cell computed once for both). A sensor with a modelled response (whose prediction carries
+        from one observation to the next), meander blocks or an off probability get the full pass.
+        """
+        margin = self.margin if margin is None else margin
+        x0, x1 = obs.east.min() - margin, obs.east.max() + margin
+        y0, y1 = obs.north.min() - margin, obs.north.max() + margin
+        cx, cy = lattice(x0, x1, y0, y1, self.coarse_resolution)
+        heights = np.asarray(self.heights, float)
+        h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
+        code0 = self.stability_weights[0][0]
+        q = self.q_grid
+        meander = self.meander(obs)
+        changed = None
+        if previous is not None and previous.margin == margin and meander is None and q.size > 2:
+            changed = changed_observations(previous.obs, obs)
+        if changed is not None and changed.sum() < 0.5 * changed.size:
+            old, _ = subset(previous.obs, None, changed)  # positions, winds and noise of the pass before
+            new, _ = subset(obs, None, changed)
+            step = math.log(q[-1] / q[0]) / (q.size - 1)
+            t_old, lo, h = likelihood_table(old.enhancement, old.variance, ALPHA, NU, step)
+            t_new, _, _ = likelihood_table(new.enhancement, new.variance, ALPHA, NU, step, lo=lo, n=t_old.shape[1])
+            t_old, _, _ = likelihood_table(old.enhancement, old.variance, ALPHA, NU, step, lo=lo, n=t_new.shape[1])
+            diff = (t_new - t_old, lo, h, 0.0)
+            delta = [before + self._loglik(cx, cy, h_mid, old, 0.0, code0, m, q, None, table=diff)[0]
+                     for m, before in enumerate(previous.delta)]
+        else:
+            delta = [self._loglik(cx, cy, h_mid, obs, 0.0, code0, m, q, meander, tabulated=True)[0]
+                     for m in range(len(self.sigma_models))]
+        return CoarsePass(obs=obs, margin=margin, box=(x0, x1, y0, y1), cells=np.column_stack((cx, cy)), delta=delta)
+
     # -- posterior ------------------------------------------------------------------------------------------
-    def posterior(self, obs: Observations, exclude=(), margin: float | None = None) -> ChannelPosterior | None:
+    def posterior(self, obs: Observations, exclude=(), margin: float | None = None,
+                  coarse: CoarsePass | None = None) -> ChannelPosterior | None:
         """Posterior of one more source in ``obs``; cells within ``exclusion_radius`` of ``exclude`` are left out.
 
+        ``coarse``: the :meth:`coarse_pass` of ``obs`` with this ``margin``, when the caller has it.
         None with fewer than :data:`MIN_OBSERVATIONS` observations; a :meth:`ChannelPosterior.rejected` one
         below the evidence threshold.
         """
@@ -361,17 +440,16 @@ class GridSearch:
         log_prior_h = -np.log(heights.size)
         meander = self.meander(obs)
         margin = self.margin if margin is None else margin
-        x0, x1 = obs.east.min() - margin, obs.east.max() + margin
-        y0, y1 = obs.north.min() - margin, obs.north.max() + margin
+        if coarse is None or coarse.obs is not obs or coarse.margin != margin:
+            coarse = self.coarse_pass(obs, margin)
+        x0, x1, y0, y1 = coarse.box
         area = (x1 - x0) * (y1 - y0)
         # coarse pass: the central configuration and the middle height find where the posterior lives
-        cx, cy = self._excluded(*lattice(x0, x1, y0, y1, self.coarse_resolution), exclude)
-        code0 = self.stability_weights[0][0]
-        h_mid = heights[len(heights) // 2: len(heights) // 2 + 1]
+        keep = self._excluded_mask(coarse.cells[:, 0], coarse.cells[:, 1], exclude)
+        cx, cy = coarse.cells[keep, 0], coarse.cells[keep, 1]
         per_cell = -np.inf
-        for m in range(len(self.sigma_models)):
-            delta, _ = self._loglik(cx, cy, h_mid, obs, 0.0, code0, m, q, meander, tabulated=True)
-            per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta)[:, 0])
+        for delta in coarse.delta:
+            per_cell = np.logaddexp(per_cell, log_integral_over_rate(delta[keep])[:, 0])
         uniform_coarse = math.log(self.coarse_resolution ** 2 / area)
         per_cell = per_cell - math.log(len(self.sigma_models)) + uniform_coarse
         coarse_log_bayes = float(log_sum_exp(per_cell)) - math.log(q.size)

@@ -64,3 +64,23 @@ def test_tabulated_kernel_agrees_with_the_evaluated_one():
     assert np.max(np.abs(table - exact)) <= 0.005 * n_obs
     assert np.max(np.abs(table - exact)) < 0.5
     assert np.argmax(exact.max(axis=-1)[:, 0]) == np.argmax(table.max(axis=-1)[:, 0])
+
+
+def test_coarse_pass_after_a_subtraction_is_the_full_pass():
+    from plumetrace.bench.locate_speed import make_survey
+    from plumetrace.locate import SourceLocator
+    from plumetrace.locate.posterior import changed_observations
+
+    survey, _, channel = make_survey(5, 12.0)
+    loc = SourceLocator().fit(survey)
+    search, obs = loc.search_, loc.observations_[channel]
+    post = next(p for p in loc.posteriors_ if p.channel == channel)
+    first = search.coarse_pass(obs)
+    residual = search.subtract(obs, post, loc.subtract_error)
+    changed = changed_observations(obs, residual)
+    assert 0 < changed.sum() < 0.5 * changed.size  # part of the survey: the update visits only that part
+    updated = search.coarse_pass(residual, previous=first)
+    full = search.coarse_pass(residual)
+    for a, b, before in zip(updated.delta, full.delta, first.delta, strict=True):
+        assert np.max(np.abs(b - before)) > 1.0  # the subtraction moved the pass
+        assert np.max(np.abs(a - b)) < 0.05  # the update lands on the full pass (rate terms within the table's error)
