@@ -327,6 +327,7 @@ class SourceLocator:
         stage("rates, classes and buildings of the sites")
         self.sources_ = self._sites(survey, buildings, lags)
         self.candidates_ = self._candidates(survey)
+        self.search_.clear_tables()  # megabytes per channel: not kept with the fitted locator
         return self
 
     @property

@@ -309,6 +309,10 @@ class GridSearch:
                                    self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off,
                                    block_weights=block_weights, table=table)
 
+    def clear_tables(self) -> None:
+        """Forget the likelihood tables kept for the next passes (they are rebuilt when needed)."""
+        self._tables = []
+
     def _table(self, obs: Observations, q: np.ndarray):
         """:func:`likelihood_table` of ``obs`` for ``q``'s step, from the last few built when they still apply."""
         step = math.log(q[-1] / q[0]) / (q.size - 1)
