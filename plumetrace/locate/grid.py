@@ -225,9 +225,18 @@ def _fill_table(r, var, alpha, nu, lo, h, out):
             out[i, j] = _t_loglik(r[i] - mu, var[i] + (alpha * mu) ** 2, nu) - base
 
 
+def rate_step(q_grid: np.ndarray) -> float:
+    """The step of log Q of a log-spaced rate grid (what :func:`likelihood_table` is laid out by)."""
+    return math.log(q_grid[-1] / q_grid[0]) / (q_grid.size - 1)
+
+
+def table_origin(var: np.ndarray) -> np.ndarray:
+    """Log μ of :func:`likelihood_table`'s first column per observation: half the negligible prediction."""
+    return np.log(0.5 * Q_NEGLIGIBLE * np.sqrt(var))
+
+
 def likelihood_table(r: np.ndarray, var: np.ndarray, alpha: float, nu: float, q_step_log: float,
-                     points_per_step: int = TABLE_POINTS_PER_RATE_STEP, lo: np.ndarray | None = None,
-                     n: int | None = None):
+                     points_per_step: int = TABLE_POINTS_PER_RATE_STEP, lo: np.ndarray | None = None):
     """φ_i(log μ) = ℓ(r_i − μ | v_i + (αμ)²) − ℓ(r_i | 0) on a grid of log μ, per observation.
 
     On a log-spaced rate grid the prediction μ = Q g of a rate Q at a unit-rate prediction g steps through log μ
@@ -235,14 +244,14 @@ def likelihood_table(r: np.ndarray, var: np.ndarray, alpha: float, nu: float, q_
     (``points_per_step`` points per rate step ``q_step_log``, from a predicted plume of half the negligible
     fraction of the noise σ to 10⁴ × max(|r_i|, σ_i)), it is read with linear interpolation instead of evaluated
     for every cell, height, offset and rate. Beyond the table φ falls as −log μ (the model error's scale αμ grows
-    with μ: the Student-t term tends to −log μ + const). ``lo`` and ``n`` (first log μ per observation, columns)
-    put the table on a given grid, e.g. another table's. Returns (table, log μ at its first column, step of log μ).
+    with μ: the Student-t term tends to −log μ + const). ``lo`` (first log μ per observation; default
+    :func:`table_origin`) puts the table on a given grid, e.g. another table's. Returns (table, log μ at its first
+    column, step of log μ).
     """
-    sd = np.sqrt(var)
-    lo = np.log(0.5 * Q_NEGLIGIBLE * sd) if lo is None else np.asarray(lo, float)
-    hi = np.log(1e4 * np.maximum(np.abs(r), sd))
+    lo = table_origin(var) if lo is None else np.asarray(lo, float)
+    hi = np.log(1e4 * np.maximum(np.abs(r), np.sqrt(var)))
     h = q_step_log / points_per_step
-    n = max(n or 0, int(math.ceil(float(np.max(hi - lo, initial=0.0)) / h)) + 2)
+    n = int(math.ceil(float(np.max(hi - lo, initial=0.0)) / h)) + 2
     out = np.empty((r.size, n))
     _fill_table(np.ascontiguousarray(r, float), np.ascontiguousarray(var, float), float(alpha), float(nu), lo, h, out)
     return out, lo, h
@@ -367,8 +376,7 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
         tab, tab_lo, tab_h = table[:3]
         slope = float(table[3]) if len(table) > 3 else slope
     elif tabulated and q_grid.size > 2 and alpha > 0:
-        tab, tab_lo, tab_h = likelihood_table(obs.enhancement, obs.variance, alpha, nu,
-                                              math.log(q_grid[-1] / q_grid[0]) / (q_grid.size - 1))
+        tab, tab_lo, tab_h = likelihood_table(obs.enhancement, obs.variance, alpha, nu, rate_step(q_grid))
     else:
         tab, tab_lo, tab_h = np.zeros((1, 1)), np.zeros(1), 1.0
     sin_k, cos_k = np.ascontiguousarray(np.sin(theta)), np.ascontiguousarray(np.cos(theta))

@@ -33,7 +33,7 @@ cells there give the posterior, its 90 % region and the Bayes factor against "no
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -154,11 +154,33 @@ class NetworkReadings:
     pz: np.ndarray
     ppb_per_g_m3: float
     extent: tuple
+    ends: np.ndarray  # (readings, 6): each path's start and end east, north, height [m] (equal for a point)
+
+    def resampled(self, step_m: float) -> NetworkReadings:
+        """The same readings with their paths sampled at points ``step_m`` [m] apart."""
+        start, px, py, pz = _path_points(self.ends, step_m)
+        return replace(self, start=start, px=px, py=py, pz=pz)
+
+
+def _path_points(ends: np.ndarray, step_m: float):
+    """(start, east, north, height): the midpoints of ⌈length / step_m⌉ equal pieces of each path (one for a point).
+
+    The points of reading i are ``start[i]:start[i + 1]``; heights below the ground are taken as the ground.
+    """
+    e0, n0, z0, e1, n1, z1 = ends.T
+    k = np.maximum(1, np.ceil(np.hypot(e1 - e0, n1 - n0) / step_m)).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(k))).astype(np.int64)
+    owner = np.repeat(np.arange(k.size), k)
+    frac = np.where(k[owner] > 1, (np.arange(start[-1]) - start[owner] + 0.5) / k[owner], 0.0)
+    px = e0[owner] + frac * (e1 - e0)[owner]
+    py = n0[owner] + frac * (n1 - n0)[owner]
+    pz = np.maximum(z0[owner] + frac * (z1 - z0)[owner], 0.0)
+    return start, px, py, pz
 
 
 def network_readings(survey: Survey, channel: str, stability: str = "D",
-                     wind: tuple[float, float] | None = None, step_m: float = BEAM_STEP_M) -> NetworkReadings:
-    """One channel of a fixed network as :class:`NetworkReadings` (beams as points ``step_m`` apart [m]).
+                     wind: tuple[float, float] | None = None) -> NetworkReadings:
+    """One channel of a fixed network as :class:`NetworkReadings` (beams as points 1 m apart).
 
     ``wind`` (speed [m/s], from [deg]) replaces the survey's wind. Raises InputError (naming the file) for a record
     without wind or in a calm, as the drone path does.
@@ -207,18 +229,12 @@ def network_readings(survey: Survey, channel: str, stability: str = "D",
         z1 = np.where(np.isfinite(d["end_height"]), d["end_height"], z0)
     else:
         e1, n1, z1 = e0, n0, z0
-    length = np.hypot(e1 - e0, n1 - n0)
-    k = np.maximum(1, np.ceil(length / step_m)).astype(np.int64)
-    start = np.concatenate(([0], np.cumsum(k))).astype(np.int64)
-    owner = np.repeat(np.arange(len(d)), k)
-    frac = np.where(k[owner] > 1, (np.arange(start[-1]) - start[owner] + 0.5) / k[owner], 0.0)
-    px = e0[owner] + frac * (e1 - e0)[owner]
-    py = n0[owner] + frac * (n1 - n0)[owner]
-    pz = np.maximum(z0[owner] + frac * (z1 - z0)[owner], 0.0)
+    ends = np.column_stack((e0, n0, z0, e1, n1, z1))
+    start, px, py, pz = _path_points(ends, BEAM_STEP_M)
     ppb = float(mole_fraction(1e-3, SPECIES[species].molar_mass, temp, pres) * 1e9)
     return NetworkReadings(y, group.astype(np.int64), len(names), sess.astype(np.int64), int(sess.max()) + 1, u,
                            np.sin(theta), np.cos(theta), np.tan(np.deg2rad(sth)), np.tan(np.deg2rad(sph)), start,
-                           px, py, pz, ppb, (px.min(), px.max(), py.min(), py.max()))
+                           px, py, pz, ppb, (px.min(), px.max(), py.min(), py.max()), ends)
 
 
 @dataclass
@@ -412,8 +428,7 @@ class NetworkLocator:
         r = network_readings(survey, channel, self.stability, self.wind)
         # the coarse pass samples the beams at half its cell side: finer points than that resolve nothing the 4 m
         # cells can tell apart
-        r_coarse = network_readings(survey, channel, self.stability, self.wind,
-                                    step_m=max(BEAM_STEP_M, 0.5 * self.coarse_resolution))
+        r_coarse = r.resampled(max(BEAM_STEP_M, 0.5 * self.coarse_resolution))
         self.readings_ = r
         n_k = np.bincount(r.group, minlength=r.n_groups).astype(float)
         # noise per sensor and session from the offsets-only fit (twice: the weights enter the offsets)

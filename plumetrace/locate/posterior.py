@@ -34,8 +34,10 @@ from plumetrace.locate.grid import (
     grid_log_likelihood,
     likelihood_table,
     meander_blocks,
+    rate_step,
     reachable_observations,
     subset,
+    table_origin,
     unit_prediction,
 )
 from plumetrace.locate.observations import Observations
@@ -315,7 +317,7 @@ class GridSearch:
 
     def _table(self, obs: Observations, q: np.ndarray):
         """:func:`likelihood_table` of ``obs`` for ``q``'s step, from the last few built when they still apply."""
-        step = math.log(q[-1] / q[0]) / (q.size - 1)
+        step = rate_step(q)
         for enhancement, variance, s, table in self._tables:
             if enhancement is obs.enhancement and variance is obs.variance and s == step:
                 return table
@@ -415,11 +417,12 @@ class GridSearch:
         if changed is not None and changed.sum() < 0.5 * changed.size:
             old, _ = subset(previous.obs, None, changed)  # positions, winds and noise of the pass before
             new, _ = subset(obs, None, changed)
-            step = math.log(q[-1] / q[0]) / (q.size - 1)
-            t_old, lo, h = likelihood_table(old.enhancement, old.variance, ALPHA, NU, step)
-            t_new, _, _ = likelihood_table(new.enhancement, new.variance, ALPHA, NU, step, lo=lo, n=t_old.shape[1])
-            t_old, _, _ = likelihood_table(old.enhancement, old.variance, ALPHA, NU, step, lo=lo, n=t_new.shape[1])
-            diff = (t_new - t_old, lo, h, 0.0)
+            # old and new in one table on the old one's grid (same columns), so that their difference is read
+            lo = table_origin(old.variance)
+            both, _, h = likelihood_table(np.concatenate((old.enhancement, new.enhancement)),
+                                          np.concatenate((old.variance, new.variance)), ALPHA, NU, rate_step(q),
+                                          lo=np.concatenate((lo, lo)))
+            diff = (both[len(old):] - both[:len(old)], lo, h, 0.0)
             delta = [before + self._loglik(cx, cy, h_mid, old, 0.0, code0, m, q, None, table=diff)[0]
                      for m, before in enumerate(previous.delta)]
         else:
