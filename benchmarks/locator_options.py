@@ -35,12 +35,16 @@ still runs them):
 * ``alongwind``: the locator's marginal log-likelihood (over wind offsets, σ families, heights and the rate)
   on a line along the wind and one across it through the lab of ``04_stability_D`` (its acetone channel);
 * ``kernel``: where the grid locator's time goes on the benchmark survey of `plumetrace bench speed` (each
-  call of the compiled likelihood kernel: cells, heights, seconds).
+  call of the compiled likelihood kernel: cells, heights, seconds);
+* ``speed-parts``: issue #15's speed work part by part on the 45-minute two-gas survey (the likelihood table, the
+  coarse pass on every other rate, the updated further-source pass, the pair screen's anchors) and Chilbolton in
+  a warm process;
+* ``class-mix``: the whole suite with the Pasquill class marginalised near σθ boundaries (tried, not kept).
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
-          settings, oracle, inline, alongwind, kernel
+          settings, oracle, inline, alongwind, kernel, speed-parts, class-mix
 """
 
 from __future__ import annotations
@@ -453,20 +457,179 @@ def curtain() -> None:
             print(f"curtain {rate} g/s: {e.rate_g_s:.3f} g/s (90 % {lo:.3f}–{hi:.3f})", flush=True)
 
 
+def _speed_case(seed: int = 11):
+    """The 45-minute two-gas survey of ``plumetrace bench speed`` located once: (locator, channels)."""
+    from plumetrace.bench.locate_speed import make_survey
+    from plumetrace.locate import SourceLocator
+    from plumetrace.sim.sensors import CATALOGUE
+
+    gases = ("acetone_ppb", "toluene_ppb")
+    survey, _, _ = make_survey(seed, 45.0, gases, side_m=600.0 * (45.0 / 23.75) ** (1 / 2.4))
+    return SourceLocator(lags={c: CATALOGUE[c].lag for c in gases}).fit(survey), gases
+
+
+def _best_of(fn, repeats: int = 3) -> float:
+    import time
+
+    fn()  # compile and warm
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _speed_parts_channel(loc, channel: str) -> None:
+    """:func:`speed_parts` for one channel of the located survey."""
+    import math
+
+    import numpy as np
+
+    from plumetrace.locate.grid import grid_log_likelihood, subset, unit_predictions
+    from plumetrace.locate.multi import UNEXPLAINED_SIGMA, best_pair
+    from plumetrace.locate.posterior import changed_observations, lattice, log_integral_over_rate
+    from plumetrace.numerics import log_sum_exp
+
+    s = loc.search_
+    obs = loc.observations_[channel]
+    cx, cy = lattice(obs.east.min() - s.margin, obs.east.max() + s.margin, obs.north.min() - s.margin,
+                     obs.north.max() + s.margin, s.coarse_resolution)
+    h = np.asarray(s.heights, float)[len(s.heights) // 2:][:1]
+    code = s.stability_weights[0][0]
+    for m, model in enumerate(s.sigma_models):
+        def run(tab, q=s.q_grid, model=model):
+            return grid_log_likelihood(cx, cy, h, obs, 0.0, code, model, q, s.mixing_height, beta=s.beta,
+                                       tabulated=tab)[0]
+        exact, table = run(False), run(True)
+        half = run(True, s.q_grid[::2])
+        moved = (log_sum_exp(log_integral_over_rate(half)[:, 0]) - math.log(half.shape[-1])
+                 - log_sum_exp(log_integral_over_rate(table)[:, 0]) + math.log(table.shape[-1]))
+        print(f"{channel} σ family {m}: coarse kernel {_best_of(lambda: run(False)):.3f} s evaluated, "
+              f"{_best_of(lambda: run(True)):.3f} s tabulated (largest difference "
+              f"{np.max(np.abs(exact - table)):.3f} nats); every other rate moves the coarse evidence by "
+              f"{moved:+.1f} nats", flush=True)
+    post = next(p for p in loc.posteriors_ if p.channel == channel)
+    first = s.coarse_pass(obs)
+    residual = s.subtract(obs, post, loc.subtract_error)
+    changed = changed_observations(obs, residual)
+    updated, full = s.coarse_pass(residual, previous=first), s.coarse_pass(residual)
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(updated.delta, full.delta, strict=True))
+    print(f"{channel}: the subtraction changed {100 * changed.mean():.0f} % of the observations; updated coarse "
+          f"pass {_best_of(lambda: s.coarse_pass(residual, previous=first)):.3f} s, full "
+          f"{_best_of(lambda: s.coarse_pass(residual)):.3f} s (largest difference {worst:.3f} nats)", flush=True)
+    z = residual.enhancement / np.sqrt(residual.variance)
+    sub, _ = subset(residual, None, z > UNEXPLAINED_SIGMA)
+    height = float(np.asarray(s.heights)[len(s.heights) // 2])
+
+    def predict(o, e, n):
+        return unit_predictions(o, e, n, height, 0.0, code, s.sigma_models[0], s.mixing_height)
+
+    anchors = (predict(sub, cx, cy) * float(s.q_grid[-1]) >= sub.enhancement[:, None]).any(axis=0)
+    cells = np.column_stack((cx, cy))
+    args = (obs, cells, predict, s.beta, s.exclusion_radius)
+    print(f"{channel}: pair screen over {anchors.sum()} anchor cells of {cells.shape[0]} "
+          f"{_best_of(lambda: best_pair(*args, anchors=anchors), 2):.2f} s, over every cell "
+          f"{_best_of(lambda: best_pair(*args), 2):.2f} s", flush=True)
+
+
+def speed_parts() -> None:
+    """The parts of issue #15's speed work on the 45-minute two-gas survey (docs/localisation.md, session 11).
+
+    Per channel: the coarse kernel with its rate terms evaluated and read from the likelihood table (seconds,
+    largest difference), the coarse pass on every other rate (its evidence against every rate's), the
+    further-source update of the coarse pass against the full pass (changed share, seconds, largest difference),
+    and the pair screen with and without its anchors (cells, seconds); then Chilbolton source 1 located three
+    times in a warm process (when ``../shared/data`` is there).
+    """
+    import sys
+    import time
+    from pathlib import Path
+
+    from plumetrace.locate import SourceLocator
+
+    loc, gases = _speed_case()
+    for channel in gases:
+        _speed_parts_channel(loc, channel)
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "chilbolton" / "source_1" / "survey.csv"
+    if path.exists():
+        from plumetrace.io.survey import read_survey
+
+        survey = read_survey(path)
+        SourceLocator().fit(survey)
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            SourceLocator().fit(survey)
+            times.append(time.perf_counter() - t0)
+        print("Chilbolton source 1, warm process: " + ", ".join(f"{t:.2f}" for t in times) + " s", flush=True)
+
+
+def class_mix() -> None:
+    """The whole suite with the Pasquill class marginalised near σθ boundaries (tried in issue #15, not kept).
+
+    Between two classes' σθ centres (A 25° … F 2.5°), at position t ∈ [0, 1] in log σθ from the less stable one:
+    that class alone within t ≤ 0.25, the other alone for t ≥ 0.75, both with weights 1 − t and t in between.
+    Prints the suite's localisation scores, to compare with ``plumetrace bench accuracy``.
+    """
+    import json
+    import math
+
+    import numpy as np
+
+    import plumetrace.bench.accuracy as accuracy
+    from plumetrace.locate import SourceLocator
+    from plumetrace.locate.locator import SIGMA_THETA_FACTOR
+    from plumetrace.physics.stability import SIGMA_THETA_CENTRES_DEG, stability_label
+
+    def weights(sigma_theta: float) -> list[tuple[float, float]]:
+        c = SIGMA_THETA_CENTRES_DEG
+        s = max(sigma_theta * SIGMA_THETA_FACTOR, float(c[-1]))
+        if s >= c[0]:
+            return [(0.0, 1.0)]
+        if s <= c[-1]:
+            return [(float(c.size - 1), 1.0)]
+        i = int(np.flatnonzero(c >= s)[-1])
+        t = math.log(c[i] / s) / math.log(c[i] / c[i + 1])
+        if t <= 0.25 or t >= 0.75:
+            return [(float(i if t <= 0.25 else i + 1), 1.0)]
+        return sorted([(float(i), 1.0 - t), (float(i + 1), t)], key=lambda cw: -cw[1])
+
+    class MixedClassLocator(SourceLocator):
+        def _stability(self, survey):
+            label, w = super()._stability(survey)
+            if self.sigma_theta_ is None or not np.isfinite(self.sigma_theta_):
+                return label, w
+            w = weights(self.sigma_theta_)
+            return str(stability_label(w[0][0])), w
+
+    accuracy.SourceLocator = MixedClassLocator
+    report = accuracy.run_accuracy()
+    keys = ("targets_found", "found_observable", "false_sites", "localisation_error_median_m",
+            "credible90_coverage", "median_seconds_locate")
+    print(json.dumps({k: report["localisation"][k] for k in keys}))
+    for row in report["scenarios"]:
+        print(row["scenario"], json.dumps(row.get("localisation")))
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "pair", "joint", "calibrate",
                                      "calibrate-cost", "particles",
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
-                                     "kernel"])
+                                     "kernel", "speed-parts", "class-mix"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
               "calibrate": calibrate, "calibrate-cost": calibrate_cost, "particles": particles, "lag": lag,
               "lag-suite": lag_suite,
               "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
-              "kernel": kernel}
+              "kernel": kernel, "speed-parts": speed_parts, "class-mix": class_mix}
     if args.what in simple:
         simple[args.what]()
     elif args.out:
