@@ -37,6 +37,7 @@ from plumetrace.locate.observations import Observations, build_observations
 from plumetrace.locate.posterior import MIN_OBSERVATIONS, ChannelPosterior, EvidenceMap, GridSearch
 from plumetrace.locate.rates import rate_interval, wls_rate
 from plumetrace.locate.result import CandidateSource, SourceEstimate
+from plumetrace.numerics import log_sum_exp
 from plumetrace.physics.sigmas import sigma_model
 from plumetrace.physics.species import SPECIES
 from plumetrace.physics.stability import (
@@ -62,6 +63,9 @@ BROADBAND = frozenset({"voc"})
 #: Time over which the model errors of neighbouring observations are correlated (a plume crossing swung by the
 #: meander misses or hits as a whole) [s]: the log-likelihood is tempered by bin_s / this.
 ERROR_CORRELATION_S = 5.0
+#: Prior probability that a source emits a given further gas (each gas independently: a uniform prior over the
+#: subsets of gases a source emits) in the co-emission evidence (:meth:`SourceLocator._co_emission`).
+CO_EMISSION_PRIOR = 0.5
 #: Gauss–Hermite points of the meander offset (3: 0 and ±√3 σ, exact to degree 5).
 MEANDER_OFFSETS = 3
 #: σθ of window means is doubled before the σθ class table is read (one-minute means at a moving drone see about
@@ -209,7 +213,8 @@ class SourceLocator:
                  subtract_error: float = 0.5, max_credible_radius: float | None = 100.0, max_groups: int = 5,
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  source_classes: dict | None = None, random_state: int | None = 0,
-                 candidate_min_log_bayes: float | None = CANDIDATE_MIN_LOG_BAYES, calibrate: bool = True):
+                 candidate_min_log_bayes: float | None = CANDIDATE_MIN_LOG_BAYES, calibrate: bool = True,
+                 co_emission: bool = True):
         self.resolution = resolution
         self.coarse_resolution = coarse_resolution
         self.margin = margin
@@ -241,6 +246,7 @@ class SourceLocator:
         self.random_state = random_state
         self.candidate_min_log_bayes = candidate_min_log_bayes
         self.calibrate = calibrate
+        self.co_emission = co_emission
 
     # ------------------------------------------------------------------------------------------------------
     def fit(self, survey: Survey, buildings=None, progress=None) -> SourceLocator:
@@ -283,15 +289,19 @@ class SourceLocator:
         quiet = self._quiet_channels(survey, channels) if self.quiet_channels else []
         self.posteriors_ = []
         self._weak = []
+        self._searched: dict[str, list[float]] = {}  # channel → the evidence of each of its searches, in order
+        self._skewed: set[str] = set()
         self.evidence_ = {}
         self.observations_: dict[str, Observations] = {}
         for k, channel in enumerate(channels + quiet, start=1):
             stage(f"locating {channel} ({k} of {len(channels) + len(quiet)} channels)")
             obs = self._observations(survey, channel, lags)
             if channel in quiet and _skewed(obs):
+                self._skewed.add(channel)
                 continue
             residual, found, post, coarse = obs, [], None, None
             margin = QUIET_MARGIN if channel in quiet else None
+            self._searched[channel] = []
             for _ in range(self.max_sources):
                 # the next source is sought away from those found: after subtracting a strong plume, the model's
                 # misfit around it would otherwise be taken for a second source there; the coarse pass is updated
@@ -299,6 +309,7 @@ class SourceLocator:
                 if len(residual) >= MIN_OBSERVATIONS:
                     coarse = self.search_.coarse_pass(residual, margin, previous=coarse)
                 post = self.search_.posterior(residual, exclude=found, margin=margin, coarse=coarse)
+                self._searched[channel].append(-math.inf if post is None else post.log_bayes)
                 if post is None or post.log_bayes < self.min_log_bayes:
                     break
                 self.posteriors_.append(post)
@@ -324,6 +335,9 @@ class SourceLocator:
                 # only channels where no source was accepted: after subtracting a strong plume the residual
                 # carries the model's misfit, which would add up across surveys into phantom sites
                 self.evidence_[channel] = self.search_.evidence(residual, self.evidence_resolution)
+        if self.co_emission and self._weak:
+            stage("the other gases at the candidates")
+            self._co_emission(survey, lags)
         stage("rates, classes and buildings of the sites")
         self.sources_ = self._sites(survey, buildings, lags)
         self.candidates_ = self._candidates(survey)
@@ -407,6 +421,85 @@ class SourceLocator:
             obs = build_observations(survey, channel, bg, sig, lag, self.bin_s, wind=self.wind)
         self.observations_[channel] = obs
         return obs
+
+    def _co_emission(self, survey: Survey, lags: dict) -> None:
+        """Candidates (below the threshold) weighed with the other gases' evidence at the same position.
+
+        A source emitting several gases gives each the same plume. A candidate of one channel is taken as the
+        position prior of the other gases. Each other gas c, its localised sources explained away, either comes
+        (with probability π = :data:`CO_EMISSION_PRIOR`) from the same source at x, or its plumes are explained as
+        they are without it (its own search's evidence Z_c for one more source anywhere, against none). The
+        evidence of "a source at x emitting this gas and possibly others" against "none here" is then
+
+            B = B_lead · Σ_x p(x | lead) Π_c [1 − π + π · B_c(x) / Z̄_c],   Z̄_c = 1 − π + π · Z_c,
+
+        with B_c(x) the gas's Bayes factor for a source in cell x, rate, height and configuration integrated out
+        (:meth:`GridSearch.cell_log_bayes`). A gas supports x only where it points at x more than at the survey
+        area as a whole; a gas that is not there costs little. The position posterior is p(x | lead) Π_c [...]
+        normalised. A candidate whose B reaches ``min_log_bayes`` becomes a source. Broadband channels are left
+        out: their residual holds every other organic source. Posteriors too broad to be a location are not
+        sharpened so: two broad posteriors of different sources (a paint shop and a dry cleaner 63 m apart in a
+        stable night) meet between them (``05_stability_E``: a false site 75 m from either).
+        """
+        limit = self.max_credible_radius or math.inf
+        # a quiet channel left unsearched for its skewed noise would read that noise as support
+        gases = [c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES
+                 and Survey.channel_parts(c)[0] not in BROADBAND and c not in self._skewed]
+        other: dict[str, tuple[Observations, float]] = {}
+
+        def residual(channel: str) -> tuple[Observations, float]:
+            """The channel's observations less its localised sources, and log Z̄ of that residual."""
+            if channel not in other:
+                obs = self._observations(survey, channel, lags)
+                mine = [p for p in self.posteriors_ if p.channel == channel]
+                n_located = sum(p.credible_radius() <= limit for p in mine)
+                for p in mine[:n_located]:
+                    obs = self.search_.subtract(obs, p, self.subtract_error)
+                done = self._searched.get(channel, [])
+                if n_located < len(done) and all(p.credible_radius() <= limit for p in mine[:n_located]):
+                    log_z = done[n_located]  # the search that ran on exactly this residual
+                else:
+                    post = self.search_.posterior(obs)
+                    log_z = -math.inf if post is None else post.log_bayes
+                pi = CO_EMISSION_PRIOR
+                other[channel] = (obs, float(np.logaddexp(math.log1p(-pi), math.log(pi) + log_z)))
+            return other[channel]
+
+        def joint(post: ChannelPosterior) -> ChannelPosterior:
+            lm = np.log(np.maximum(post.mass, 1e-300))
+            total = lm.copy()
+            support = {}
+            for channel in gases:
+                if channel == post.channel:
+                    continue
+                obs, log_zbar = residual(channel)
+                if len(obs) < MIN_OBSERVATIONS:
+                    continue
+                lbf = self.search_.cell_log_bayes(obs, post.cells) - log_zbar
+                pi = CO_EMISSION_PRIOR
+                term = np.logaddexp(math.log1p(-pi), math.log(pi) + lbf)
+                total += term
+                support[channel] = round(float(log_sum_exp(lm + term)), 3)
+            norm = float(log_sum_exp(total))
+            mass = np.exp(total - norm)
+            i = int(np.argmax(mass))
+            east, north = float(post.cells[i, 0]), float(post.cells[i, 1])
+            config = {**post.config, "east": east, "north": north, "lead_log_bayes": post.log_bayes,
+                      "co_emission": support}
+            return ChannelPosterior(**{**post.__dict__, "mass": mass, "log_bayes": post.log_bayes + norm,
+                                       "east": east, "north": north, "config": config})
+
+        weak, promoted = [], []
+        for post, reason in self._weak:
+            new = joint(post) if post.cells.size else post
+            if new.log_bayes >= self.min_log_bayes:
+                promoted.append(new)
+            else:
+                weak.append((post, reason))
+        self.posteriors_ += promoted
+        # a candidate of another gas inside a promoted source's 90 % radius is that source
+        self._weak = [(p, r) for p, r in weak if all(math.hypot(p.east - s.east, p.north - s.north)
+                                                     > s.credible_radius() for s in promoted)]
 
     def _bagged(self, post: ChannelPosterior) -> ChannelPosterior:
         """``post``'s bagged posterior (:meth:`GridSearch.bagged`), the channel's other sources explained away."""

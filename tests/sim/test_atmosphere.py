@@ -71,3 +71,26 @@ def test_drone_wind_differs_from_the_mean_wind():
     speed, direction = weather.measured_wind(np.arange(0, 600.0), np.full(600, 30.0), rng)
     assert speed.mean() == pytest.approx(float(atm.speed_at(30.0)), rel=0.15)
     assert 80 < np.mean(direction) < 100 and np.std(direction) > 2
+
+
+@pytest.mark.parametrize("model", ["meander", "lagrangian", "puff"])
+def test_the_plume_swings_with_the_wind_the_drone_reports(model):
+    """A meander that turns the reported wind clockwise (a larger 'from' direction) turns the plume clockwise.
+
+    Wind from 270° (blowing east): with the meander held at +1 σ the drone reports a wind from more than 270°
+    and the plume 100 m downwind must lie south of the axis (to the right of downwind) in every world.
+    """
+    atm = Atmosphere(wind_speed=4.0, wind_from_deg=270.0, stability="D", dispersion="briggs_rural",
+                     intermittency=0.0, gustiness=0.0, model=model)
+    weather = Weather(atm, 0.0, 600.0, 1, np.random.default_rng(0))
+    weather.meander[:] = 1.0
+    t = np.full(201, 500.0)
+    north = np.linspace(-60.0, 60.0, t.size)
+    _, reported = weather.measured_wind(t, np.full(t.size, 10.0), np.random.default_rng(1), 0.0, 0.0)
+    assert np.all(reported > 270.0)
+    args = (t, np.full(t.size, 100.0), north, np.full(t.size, 5.0), 0.0, 0.0, 5.0, 0)
+    c = {"meander": weather.unit_concentration, "lagrangian": weather.lagrangian_concentration,
+         "puff": weather.puff_concentration}[model](*args)
+    assert c.sum() > 0
+    centroid = float(np.sum(c * north) / np.sum(c))
+    assert centroid < -1.0, centroid
