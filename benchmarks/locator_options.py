@@ -40,11 +40,15 @@ still runs them):
   coarse pass on every other rate, the updated further-source pass, the pair screen's anchors) and Chilbolton in
   a warm process;
 * ``class-mix``: the whole suite with the Pasquill class marginalised near σθ boundaries (tried, not kept).
+* ``co-emission-cost``: the locator with and without co-emission, alternated in one process, on three scenarios.
+* ``class-neighbours``: the whole suite with co-emission and the Pasquill class marginalised over the σθ class
+  (weight ½) and its two neighbours (¼ each), against co-emission alone and the default (session 12).
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
-          settings, oracle, inline, alongwind, kernel, speed-parts, class-mix
+          settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
+          co-emission-cost
 """
 
 from __future__ import annotations
@@ -616,20 +620,79 @@ def class_mix() -> None:
         print(row["scenario"], json.dumps(row.get("localisation")))
 
 
+def co_emission_cost() -> None:
+    """Seconds to locate with co-emission off and on, alternated twice in one process (session 12)."""
+    import time
+    from pathlib import Path
+
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.survey import survey_from_dataframe
+    from plumetrace.locate import SourceLocator
+    from plumetrace.sim.scenario import load_scenario
+    from plumetrace.sim.simulate import simulate
+
+    suite = Path(__file__).parent / "scenarios"
+    for name in ("14_rate_0p1", "48_lagrangian_D", "04_stability_D"):
+        path = suite / f"{name}.yaml"
+        sc, base = load_scenario(path)
+        sim = simulate(sc, path, base)
+        channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+        survey = survey_from_dataframe(sim.survey, channels, path, LocalFrame(sc.origin.lat, sc.origin.lon))
+        lags = {s["column"]: s["lag_s"] for p in sim.truth["platforms"] for s in p["sensors"]}
+        times = {False: [], True: []}
+        for _ in range(2):
+            for co in (False, True):
+                t0 = time.perf_counter()
+                SourceLocator(lags=lags, co_emission=co).fit(survey, sim.town.buildings)
+                times[co].append(time.perf_counter() - t0)
+        print(f"{name}: off {', '.join(f'{t:.1f}' for t in times[False])} s, "
+              f"on {', '.join(f'{t:.1f}' for t in times[True])} s", flush=True)
+
+
+def class_neighbours() -> None:
+    """The suite three ways: default, co-emission, co-emission with the class and its neighbours (session 12)."""
+    import json
+
+    import plumetrace.bench.accuracy as accuracy
+    from plumetrace.locate import SourceLocator
+
+    class NeighbourClassLocator(SourceLocator):
+        def _stability(self, survey):
+            label, w = super()._stability(survey)
+            code = w[0][0]
+            ws = [(code, 0.5)] + [(k, 0.25) for k in (code - 1, code + 1) if 0 <= k <= 5]
+            total = sum(x for _, x in ws)
+            return label, [(k, x / total) for k, x in ws]
+
+    keys = ("targets_found", "found_observable", "found_encountered", "false_sites", "localisation_error_median_m",
+            "credible90_coverage", "median_seconds_locate")
+    for name, cls, params in (("default", SourceLocator, None), ("co-emission", SourceLocator, {"co_emission": True}),
+                              ("co-emission + neighbour classes", NeighbourClassLocator, {"co_emission": True})):
+        accuracy.SourceLocator = cls
+        report = accuracy.run_accuracy(progress=False, locator_params=params)
+        print(name, json.dumps({k: report["localisation"][k] for k in keys}), f"{report['seconds']:.0f} s",
+              flush=True)
+        for row in report["scenarios"]:
+            print("  ", row["scenario"], json.dumps(row.get("localisation")))
+    accuracy.SourceLocator = SourceLocator
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["demo", "urban", "beams", "chilbolton", "pair", "joint", "calibrate",
                                      "calibrate-cost", "particles",
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
-                                     "kernel", "speed-parts", "class-mix"])
+                                     "kernel", "speed-parts", "class-mix", "class-neighbours",
+                                     "co-emission-cost"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
               "calibrate": calibrate, "calibrate-cost": calibrate_cost, "particles": particles, "lag": lag,
               "lag-suite": lag_suite,
               "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
-              "kernel": kernel, "speed-parts": speed_parts, "class-mix": class_mix}
+              "kernel": kernel, "speed-parts": speed_parts, "class-mix": class_mix,
+              "class-neighbours": class_neighbours, "co-emission-cost": co_emission_cost}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

@@ -35,7 +35,7 @@ from plumetrace.physics.species import SPECIES, mole_fraction
 from plumetrace.physics.stability import sigma_theta_class_centre, stability_code
 from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
-from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties
+from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties, takeoff_altitude
 
 #: Spacings tried [m]: 10 … 400 in 5 m steps.
 SPACINGS_M = np.arange(10.0, 400.1, 5.0)
@@ -226,7 +226,7 @@ class CoveragePlanner:
         home = default_home(airspace, (c.x, c.y) if home is None else home)
         sort = sorties(legs, airspace, home, self.speed_mps, altitude,
                        None if self.endurance_min is None else 60.0 * self.endurance_min)
-        return FlightPlan(sort, home, self.speed_mps, altitude, info={
+        return FlightPlan(sort, home, self.speed_mps, takeoff_altitude(airspace, home, altitude), info={
             "spacing_m": spacing, "altitude_m": altitude, "detection_probability": round(best_p, 3),
             "min_rate_g_s": self.min_rate_g_s, "species": self.species, "legs": len(legs),
             "area_m2": float(area.area)})

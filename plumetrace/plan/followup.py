@@ -33,7 +33,16 @@ from plumetrace.physics.species import SPECIES, mole_fraction
 from plumetrace.physics.stability import stability_label
 from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
-from plumetrace.plan.route import CLIMB_RATE_MPS, TURN_TIME_S, FlightPlan, Leg, default_home, sortie_time, sorties
+from plumetrace.plan.route import (
+    CLIMB_RATE_MPS,
+    TURN_TIME_S,
+    FlightPlan,
+    Leg,
+    default_home,
+    sortie_time,
+    sorties,
+    takeoff_altitude,
+)
 
 #: Time over which the model errors of neighbouring readings are correlated [s] (the locator's tempering).
 ERROR_CORRELATION_S = 5.0
@@ -288,7 +297,7 @@ class FollowUpPlanner:
             per.append((self._loglik_matrices(c, hyp, legs, rng), w, onehot, group_of))
         acc = [np.zeros(L.shape[1:], dtype=np.float64) for L, *_ in per]
         budget = 60.0 * self.budget_min
-        alt0 = max(airspace.alt_min, min(leg.altitude for leg in legs))
+        alt0 = takeoff_altitude(airspace, home, max(airspace.alt_min, min(leg.altitude for leg in legs)))
         chosen: list[Leg] = []
         gains, info_now = [], 0.0
         pos, t_used = np.array([home[0], home[1], alt0]), 2 * alt0 / CLIMB_RATE_MPS

@@ -18,7 +18,7 @@ from plumetrace.exceptions import PlanError
 from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
 from plumetrace.plan.followup import Candidate
-from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties
+from plumetrace.plan.route import FlightPlan, Leg, default_home, sorties, takeoff_altitude
 
 PATTERNS = ("ladder", "orbit")
 
@@ -78,5 +78,6 @@ def fixed_pattern(kind: str, cand: Candidate, airspace: Airspace, wind: tuple[fl
     legs, alt0 = _fill(ladder() if kind == "ladder" else orbit(), airspace, home, speed_mps, budget_s, endurance_s,
                        kind)
     sort = sorties(legs, airspace, home, speed_mps, alt0, endurance_s)
-    return FlightPlan(sort, home, speed_mps, alt0, [{"name": cand.name, "east": float(m[0]), "north": float(m[1])}],
+    target = {"name": cand.name, "east": float(m[0]), "north": float(m[1])}
+    return FlightPlan(sort, home, speed_mps, takeoff_altitude(airspace, home, alt0), [target],
                       info={"pattern": kind, "legs": len(legs), "budget_min": budget_min})

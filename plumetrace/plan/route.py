@@ -121,6 +121,20 @@ def sortie_time(path: np.ndarray, speed: float, takeoff_alt: float) -> float:
     return path_time(path, speed) + 2 * takeoff_alt / CLIMB_RATE_MPS
 
 
+def takeoff_altitude(airspace: Airspace, home, altitude: float) -> float:
+    """The altitude a sortie climbs to over its take-off point [m].
+
+    ``altitude``, or higher to clear the roofs within the airspace's clearance of that point (a take-off beside a
+    taller house).
+    """
+    home = np.asarray(home, float)[:2]
+    alt = max(float(altitude), airspace.min_altitude(home, home))
+    if alt > airspace.alt_max + 1e-9:
+        raise PlanError(f"the take-off point ({home[0]:.0f}, {home[1]:.0f}) m needs a climb to {alt:g} m to clear the "
+                        f"roofs beside it, above the altitude limit {airspace.alt_max:g} m", "--alt-max-m")
+    return alt
+
+
 def sorties(legs: list[Leg], airspace: Airspace, home, speed: float, takeoff_alt: float,
             endurance_s: float | None = None) -> list[Sortie]:
     """Join ordered legs into sorties within the usable endurance (module docstring).
@@ -131,6 +145,7 @@ def sorties(legs: list[Leg], airspace: Airspace, home, speed: float, takeoff_alt
         A leg outside the airspace or its altitudes, or one leg that alone outlasts a battery.
     """
     home = np.asarray(home, float)[:2]
+    takeoff_alt = takeoff_altitude(airspace, home, takeoff_alt)
     for leg in legs:
         if not airspace.segments_ok(np.asarray(leg.start)[None], np.asarray(leg.end)[None])[0]:
             raise PlanError(f"a {leg.purpose} leg from ({leg.start[0]:.0f}, {leg.start[1]:.0f}) to ({leg.end[0]:.0f}, "

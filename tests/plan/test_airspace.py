@@ -103,3 +103,16 @@ def test_legs_are_flown_clear_of_roofs():
                    Leg(np.array([100.0, -200]), np.array([-100.0, -200]), 10.0)], air, np.array([0.0, 300.0]),
                   8.0, 10.0)
     check_paths(air, [s.path for s in out])  # the transit between the legs climbs over the tall roof or goes round
+
+
+def test_a_take_off_beside_a_taller_house_climbs_clear_of_its_roof():
+    """The demo's town once put the take-off point within the clearance of a 9.1 m roof with legs at 12.6 m:
+    the first climb must clear that roof too (a planner bug the path check caught)."""
+    auth = box(-500, -500, 500, 500)
+    house = [Building("house", box(0, 2, 10, 12), 9.1)]
+    air = Airspace(auth, [], 10, 80, buildings=house, roof_clearance=5.0)
+    home = np.array([0.0, 0.0])
+    assert air.min_altitude(home, home) == pytest.approx(14.1)
+    out = sorties([Leg(np.array([-100.0, 200]), np.array([100.0, 200]), 12.6)], air, home, 8.0, 12.6)
+    check_paths(air, [s.path for s in out])
+    assert out[0].path[0][2] == pytest.approx(14.1)
