@@ -11,6 +11,7 @@ from plumetrace.io.survey import survey_from_dataframe
 from plumetrace.locate import SourceLocator
 from plumetrace.physics.plume import gaussian_plume
 from plumetrace.physics.species import SPECIES, mole_fraction
+from tests.locate.tracks import crosswind_transects
 
 FRAME = LocalFrame(52.0, 5.0)
 WIND = (4.0, 270.0)
@@ -21,13 +22,7 @@ DETECTOR = {"false_alarms_per_hour": 50.0, "k_min": 2.5}
 def gas_survey(seed: int, sources: dict, noise_ppb: float = 1.0):
     """Crosswind transects (30 m apart, 10 Hz); ``sources``: gas → list of ((east, north, height) [m], rate [g/s])."""
     rng = np.random.default_rng(seed)
-    rows, t = [], 1.78e9
-    for k, x in enumerate(np.arange(-150.0, 300.0, 30.0)):
-        ys = np.arange(-200.0, 200.0, 0.8)
-        for y in ys[::-1] if k % 2 else ys:
-            rows.append((t, x, y))
-            t += 0.1
-    t, e, n = (np.array(v) for v in zip(*rows, strict=True))
+    t, e, n = crosswind_transects()
     z = np.full(t.size, 15.0)
     lat, lon = FRAME.to_wgs84(e, n)
     df = pd.DataFrame({"time": t, "lat": lat, "lon": lon, "alt_m": z, "wind_speed_mps": WIND[0],

@@ -12,6 +12,7 @@ from plumetrace.locate.multi import best_pair, score_sources
 from plumetrace.physics.plume import gaussian_plume
 from plumetrace.physics.species import SPECIES, mole_fraction
 from tests.locate.test_locator import synthetic_survey
+from tests.locate.tracks import crosswind_transects
 
 FRAME = LocalFrame(52.0, 5.0)
 SOURCES = [(40.0, -20.0, 5.0), (40.0, 40.0, 5.0)]
@@ -21,13 +22,7 @@ RATES = (0.5, 0.4)
 def two_source_survey(seed: int, noise_ppm: float = 0.003, wind=(4.0, 270.0)):
     """Crosswind transects downwind of two steady sources 60 m apart across the wind (10 Hz CH4)."""
     rng = np.random.default_rng(seed)
-    rows, t = [], 1.78e9
-    for k, x in enumerate(np.arange(-150.0, 300.0, 30.0)):
-        ys = np.arange(-200.0, 200.0, 0.8)
-        for y in ys[::-1] if k % 2 else ys:
-            rows.append((t, x, y))
-            t += 0.1
-    t, e, n = (np.array(v) for v in zip(*rows, strict=True))
+    t, e, n = crosswind_transects()
     z = np.full(t.size, 15.0)
     c = sum(gaussian_plume(e, n, z, *s, q, wind[0], wind[1], "D", model="briggs_rural")
             for s, q in zip(SOURCES, RATES, strict=True))
