@@ -31,13 +31,13 @@ from plumetrace.detect.signatures import load_source_classes
 from plumetrace.exceptions import InputError
 from plumetrace.io.survey import Survey
 from plumetrace.locate.attribution import top_buildings
+from plumetrace.locate.co_emission import co_emission
 from plumetrace.locate.multi import backfit, joint_pair
 from plumetrace.locate.network import NetworkLocator, is_fixed_network
-from plumetrace.locate.observations import Observations, build_observations
+from plumetrace.locate.observations import BROADBAND, Observations, build_observations
 from plumetrace.locate.posterior import MIN_OBSERVATIONS, ChannelPosterior, EvidenceMap, GridSearch
 from plumetrace.locate.rates import rate_interval, wls_rate
 from plumetrace.locate.result import CandidateSource, SourceEstimate
-from plumetrace.numerics import log_sum_exp
 from plumetrace.physics.sigmas import sigma_model
 from plumetrace.physics.species import SPECIES
 from plumetrace.physics.stability import (
@@ -58,16 +58,9 @@ QUIET_MARGIN = -25.0
 #: A quiet channel whose residuals' mean exceeds their median by this (in noise σ) is not searched: clipped or
 #: quantised noise, whose positive tail would read as a broad, weak source.
 QUIET_SKEW_LIMIT = 0.3
-#: Species keys of broadband sensors (a PID's total VOC sums every organic compound of every source).
-BROADBAND = frozenset({"voc"})
 #: Time over which the model errors of neighbouring observations are correlated (a plume crossing swung by the
 #: meander misses or hits as a whole) [s]: the log-likelihood is tempered by bin_s / this.
 ERROR_CORRELATION_S = 5.0
-#: Prior probability that a source emits a given further gas (each gas independently: a uniform prior over the
-#: subsets of gases a source emits) in the co-emission evidence (:meth:`SourceLocator._co_emission`).
-CO_EMISSION_PRIOR = 0.5
-#: Share of a candidate's own position posterior within which the other gases are weighed.
-CO_EMISSION_MASS = 0.999
 #: Gauss–Hermite points of the meander offset (3: 0 and ±√3 σ, exact to degree 5).
 MEANDER_OFFSETS = 3
 #: σθ of window means is doubled before the σθ class table is read (one-minute means at a moving drone see about
@@ -170,7 +163,8 @@ class SourceLocator:
         (fine-level) posterior, listed in ``candidates_`` (for a follow-up flight); None: no candidates.
     co_emission : bool
         Weigh each candidate below the threshold with the other gases' evidence at the position it proposes
-        (:meth:`_co_emission`); a candidate that then reaches ``min_log_bayes`` becomes a source. Off by default:
+        (:func:`plumetrace.locate.co_emission.co_emission`); a candidate that then reaches ``min_log_bayes``
+        becomes a source. Off by default:
         measured on the suite it found one more target and added one false site, at 7–13 s more per survey with
         candidates (docs/localisation.md).
     calibrate : bool
@@ -344,7 +338,7 @@ class SourceLocator:
                 self.evidence_[channel] = self.search_.evidence(residual, self.evidence_resolution)
         if self.co_emission and self._weak:
             stage("the other gases at the candidates")
-            self._co_emission(survey, lags)
+            co_emission(self, survey, lags)
         stage("rates, classes and buildings of the sites")
         self.sources_ = self._sites(survey, buildings, lags)
         self.candidates_ = self._candidates(survey)
@@ -428,91 +422,6 @@ class SourceLocator:
             obs = build_observations(survey, channel, bg, sig, lag, self.bin_s, wind=self.wind)
         self.observations_[channel] = obs
         return obs
-
-    def _co_emission(self, survey: Survey, lags: dict) -> None:
-        """Candidates (below the threshold) weighed with the other gases' evidence at the same position.
-
-        A source emitting several gases gives each the same plume. A candidate of one channel is taken as the
-        position prior of the other gases. Each other gas c, its localised sources explained away, either comes
-        (with probability π = :data:`CO_EMISSION_PRIOR`) from the same source at x, or its plumes are explained as
-        they are without it (its own search's evidence Z_c for one more source anywhere, against none). The
-        evidence of "a source at x emitting this gas and possibly others" against "none here" is then
-
-            B = B_lead · Σ_x p(x | lead) Π_c [1 − π + π · B_c(x) / Z̄_c],   Z̄_c = 1 − π + π · Z_c,
-
-        with B_c(x) the gas's Bayes factor for a source in cell x, rate, height and configuration integrated out
-        (:meth:`GridSearch.cell_log_bayes`). A gas supports x only where it points at x more than at the survey
-        area as a whole; a gas that is not there costs little. The position posterior is p(x | lead) Π_c [...]
-        normalised. A candidate whose B reaches ``min_log_bayes`` becomes a source. Broadband channels are left
-        out: their residual holds every other organic source. Posteriors too broad to be a location are not
-        sharpened so: two broad posteriors of different sources (a paint shop and a dry cleaner 63 m apart in a
-        stable night) meet between them (``05_stability_E``: a false site 75 m from either).
-        """
-        limit = self.max_credible_radius or math.inf
-        # a quiet channel left unsearched for its skewed noise would read that noise as support
-        gases = [c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES
-                 and Survey.channel_parts(c)[0] not in BROADBAND and c not in self._skewed]
-        other: dict[str, tuple[Observations, float]] = {}
-
-        def residual(channel: str) -> tuple[Observations, float]:
-            """The channel's observations less its localised sources, and log Z̄ of that residual."""
-            if channel not in other:
-                obs = self._observations(survey, channel, lags)
-                mine = [p for p in self.posteriors_ if p.channel == channel]
-                n_located = sum(p.credible_radius() <= limit for p in mine)
-                for p in mine[:n_located]:
-                    obs = self.search_.subtract(obs, p, self.subtract_error)
-                done = self._searched.get(channel, [])
-                if n_located < len(done) and all(p.credible_radius() <= limit for p in mine[:n_located]):
-                    log_z = done[n_located]  # the search that ran on exactly this residual
-                else:
-                    post = self.search_.posterior(obs)
-                    log_z = -math.inf if post is None else post.log_bayes
-                pi = CO_EMISSION_PRIOR
-                other[channel] = (obs, float(np.logaddexp(math.log1p(-pi), math.log(pi) + log_z)))
-            return other[channel]
-
-        def joint(post: ChannelPosterior) -> ChannelPosterior:
-            # only where the candidate's own gas puts it (99.9 % of its mass): a cell it all but rules out is not
-            # made its position by another gas's plume from there
-            order = np.argsort(-post.mass)
-            keep = np.sort(order[: int(np.searchsorted(np.cumsum(post.mass[order]), CO_EMISSION_MASS)) + 1])
-            post = ChannelPosterior(**{**post.__dict__, "cells": post.cells[keep],
-                                       "mass": post.mass[keep] / post.mass[keep].sum()})
-            lm = np.log(np.maximum(post.mass, 1e-300))
-            total = lm.copy()
-            support = {}
-            for channel in gases:
-                if channel == post.channel:
-                    continue
-                obs, log_zbar = residual(channel)
-                if len(obs) < MIN_OBSERVATIONS:
-                    continue
-                lbf = self.search_.cell_log_bayes(obs, post.cells) - log_zbar
-                pi = CO_EMISSION_PRIOR
-                term = np.logaddexp(math.log1p(-pi), math.log(pi) + lbf)
-                total += term
-                support[channel] = round(float(log_sum_exp(lm + term)), 3)
-            norm = float(log_sum_exp(total))
-            mass = np.exp(total - norm)
-            i = int(np.argmax(mass))
-            east, north = float(post.cells[i, 0]), float(post.cells[i, 1])
-            config = {**post.config, "east": east, "north": north, "lead_log_bayes": post.log_bayes,
-                      "co_emission": support}
-            return ChannelPosterior(**{**post.__dict__, "mass": mass, "log_bayes": post.log_bayes + norm,
-                                       "east": east, "north": north, "config": config})
-
-        weak, promoted = [], []
-        for post, reason in self._weak:
-            new = joint(post) if post.cells.size else post
-            if new.log_bayes >= self.min_log_bayes:
-                promoted.append(new)
-            else:
-                weak.append((post, reason))
-        self.posteriors_ += promoted
-        # a candidate of another gas inside a promoted source's 90 % radius is that source
-        self._weak = [(p, r) for p, r in weak if all(math.hypot(p.east - s.east, p.north - s.north)
-                                                     > s.credible_radius() for s in promoted)]
 
     def _bagged(self, post: ChannelPosterior) -> ChannelPosterior:
         """``post``'s bagged posterior (:meth:`GridSearch.bagged`), the channel's other sources explained away."""

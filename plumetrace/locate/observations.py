@@ -25,6 +25,9 @@ from plumetrace.physics.species import SPECIES, mole_fraction
 BEAM_STEP_M = 0.5
 
 
+#: Species keys of broadband sensors (a PID's total VOC sums every organic compound of every source).
+BROADBAND = frozenset({"voc"})
+
 @dataclass
 class Observations:
     """Binned observations of one channel (arrays of equal length)."""

@@ -390,23 +390,6 @@ class GridSearch:
         return EvidenceMap(obs.channel, obs.species, float(x0), float(y0), c,
                            log_bf.reshape(nx, ny).astype(np.float32))
 
-    def cell_log_bayes(self, obs: Observations, cells: np.ndarray) -> np.ndarray:
-        """Log Bayes factor of "a source in this cell" against "none" for each of ``cells`` (n, 2) [m].
-
-        Release height, rate, wind offset, stability class and σ family are integrated out under their priors
-        (as in :meth:`posterior`), the position is not: this is the likelihood ratio a position prior from another
-        channel is averaged against (:meth:`SourceLocator` co-emission evidence).
-        """
-        x, y = np.asarray(cells[:, 0], float), np.asarray(cells[:, 1], float)
-        heights = np.asarray(self.heights, float)
-        q = self.q_grid
-        meander = self.meander(obs)
-        acc = np.full(x.size, -np.inf)
-        for offset, code, m, weight in self.configs():
-            d, _ = self._loglik(x, y, heights, obs, offset, code, m, q, meander, tabulated=True)
-            acc = np.logaddexp(acc, log_sum_exp(log_integral_over_rate(d), axis=1) + math.log(weight))
-        return acc - math.log(heights.size) - math.log(q.size)
-
     # -- coarse pass ----------------------------------------------------------------------------------------
     def coarse_pass(self, obs: Observations, margin: float | None = None,
                     previous: CoarsePass | None = None) -> CoarsePass:
