@@ -41,7 +41,7 @@ def cell_log_bayes(search: GridSearch, obs: Observations, cells: np.ndarray) -> 
     return acc - math.log(heights.size) - math.log(q.size)
 
 
-def co_emission(self, survey: Survey, lags: dict) -> None:
+def co_emission(loc, survey: Survey, lags: dict) -> None:
     """A fitted locator's candidates (below the threshold) weighed with the other gases at the same position.
 
     A source emitting several gases gives each the same plume. A candidate of one channel is taken as the
@@ -53,35 +53,35 @@ def co_emission(self, survey: Survey, lags: dict) -> None:
         B = B_lead · Σ_x p(x | lead) Π_c [1 − π + π · B_c(x) / Z̄_c],   Z̄_c = 1 − π + π · Z_c,
 
     with B_c(x) the gas's Bayes factor for a source in cell x, rate, height and configuration integrated out
-    (:meth:`GridSearch.cell_log_bayes`). A gas supports x only where it points at x more than at the survey
+    (:func:`cell_log_bayes`). A gas supports x only where it points at x more than at the survey
     area as a whole; a gas that is not there costs little. The position posterior is p(x | lead) Π_c [...]
     normalised. A candidate whose B reaches ``min_log_bayes`` becomes a source. Broadband channels are left
     out: their residual holds every other organic source. Posteriors too broad to be a location are not
     sharpened so: two broad posteriors of different sources (a paint shop and a dry cleaner 63 m apart in a
     stable night) meet between them (``05_stability_E``: a false site 75 m from either).
     """
-    limit = self.max_credible_radius or math.inf
+    limit = loc.max_credible_radius or math.inf
     # a quiet channel left unsearched for its skewed noise would read that noise as support
     gases = [c for c in survey.channels if Survey.channel_parts(c)[0] in SPECIES
-             and Survey.channel_parts(c)[0] not in BROADBAND and c not in self._skewed]
+             and Survey.channel_parts(c)[0] not in BROADBAND and c not in loc._skewed]
     other: dict[str, tuple[Observations, float]] = {}
 
     def residual(channel: str) -> tuple[Observations, float]:
         """The channel's observations less its localised sources, and log Z̄ of that residual."""
         if channel not in other:
-            obs = self._observations(survey, channel, lags)
-            mine = [p for p in self.posteriors_ if p.channel == channel]
-            n_located = sum(p.credible_radius() <= limit for p in mine)
-            for p in mine[:n_located]:
-                obs = self.search_.subtract(obs, p, self.subtract_error)
-            done = self._searched.get(channel, [])
-            if n_located < len(done) and all(p.credible_radius() <= limit for p in mine[:n_located]):
-                log_z = done[n_located]  # the search that ran on exactly this residual
+            obs = loc._observations(survey, channel, lags)
+            mine = [p for p in loc.posteriors_ if p.channel == channel]
+            located = [p for p in mine if p.credible_radius() <= limit]
+            for p in located:
+                obs = loc.search_.subtract(obs, p, loc.subtract_error)
+            done = loc._searched.get(channel, [])
+            first = mine[:len(located)]  # the localised sources were found before the others
+            if len(located) < len(done) and all(a is b for a, b in zip(first, located, strict=True)):
+                log_z = done[len(located)]  # the search that ran on exactly this residual
             else:
-                post = self.search_.posterior(obs)
+                post = loc.search_.posterior(obs)
                 log_z = -math.inf if post is None else post.log_bayes
-            pi = CO_EMISSION_PRIOR
-            other[channel] = (obs, float(np.logaddexp(math.log1p(-pi), math.log(pi) + log_z)))
+            other[channel] = (obs, float(_or_emitted(log_z)))
         return other[channel]
 
     def joint(post: ChannelPosterior) -> ChannelPosterior:
@@ -100,9 +100,7 @@ def co_emission(self, survey: Survey, lags: dict) -> None:
             obs, log_zbar = residual(channel)
             if len(obs) < MIN_OBSERVATIONS:
                 continue
-            lbf = cell_log_bayes(self.search_, obs, post.cells) - log_zbar
-            pi = CO_EMISSION_PRIOR
-            term = np.logaddexp(math.log1p(-pi), math.log(pi) + lbf)
+            term = _or_emitted(cell_log_bayes(loc.search_, obs, post.cells) - log_zbar)
             total += term
             support[channel] = round(float(log_sum_exp(lm + term)), 3)
         norm = float(log_sum_exp(total))
@@ -115,13 +113,18 @@ def co_emission(self, survey: Survey, lags: dict) -> None:
                                    "east": east, "north": north, "config": config})
 
     weak, promoted = [], []
-    for post, reason in self._weak:
+    for post, reason in loc._weak:
         new = joint(post) if post.cells.size else post
-        if new.log_bayes >= self.min_log_bayes:
+        if new.log_bayes >= loc.min_log_bayes:
             promoted.append(new)
         else:
             weak.append((post, reason))
-    self.posteriors_ += promoted
+    loc.posteriors_ += promoted
     # a candidate of another gas inside a promoted source's 90 % radius is that source
-    self._weak = [(p, r) for p, r in weak if all(math.hypot(p.east - s.east, p.north - s.north)
+    loc._weak = [(p, r) for p, r in weak if all(math.hypot(p.east - s.east, p.north - s.north)
                                                  > s.credible_radius() for s in promoted)]
+
+
+def _or_emitted(log_b):
+    """log[(1 − π) + π · B]: a gas emitted with probability π = :data:`CO_EMISSION_PRIOR` with Bayes factor B."""
+    return np.logaddexp(math.log1p(-CO_EMISSION_PRIOR), math.log(CO_EMISSION_PRIOR) + log_b)

@@ -164,9 +164,8 @@ class SourceLocator:
     co_emission : bool
         Weigh each candidate below the threshold with the other gases' evidence at the position it proposes
         (:func:`plumetrace.locate.co_emission.co_emission`); a candidate that then reaches ``min_log_bayes``
-        becomes a source. Off by default:
-        measured on the suite it found one more target and added one false site, at 7–13 s more per survey with
-        candidates (docs/localisation.md).
+        becomes a source. Off by default: measured on the suite it found one more target and added one false
+        site, at 7–13 s more per survey with candidates (docs/localisation.md).
     calibrate : bool
         Report each site's position posterior as the bagged posterior (block Bayesian bootstrap of the tempered
         likelihood, :mod:`plumetrace.locate.calibration`): its 90 % region widens as far as the survey's own
