@@ -492,7 +492,8 @@ def _speed_parts_channel(loc, channel: str) -> None:
 
     from plumetrace.locate.grid import grid_log_likelihood, subset, unit_predictions
     from plumetrace.locate.multi import UNEXPLAINED_SIGMA, best_pair
-    from plumetrace.locate.posterior import changed_observations, lattice, log_integral_over_rate
+    from plumetrace.locate.observations import changed_observations
+    from plumetrace.locate.posterior import lattice, log_integral_over_rate
     from plumetrace.numerics import log_sum_exp
 
     s = loc.search_

@@ -19,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     d = tmp_path_factory.mktemp("campaign")
-    paths, lab = weak_surveys(d, rate_g_s=0.2, n=2, seed=300)
+    paths, lab = weak_surveys(d, rate_g_s=0.3, n=2, seed=300)  # survey 1 alone: toluene at 10.6 nats
     return d, paths, lab
 
 

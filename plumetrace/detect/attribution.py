@@ -28,6 +28,7 @@ import numpy as np
 from plumetrace.detect.instruments import channel_response
 from plumetrace.detect.signatures import SourceClass
 from plumetrace.numerics import log_sum_exp
+from plumetrace.physics.species import SPECIES
 
 UNKNOWN = "unknown"
 _A_GRID = np.logspace(-4, 8, 241)  # plume strength a [ppb·s of the primary species]
@@ -151,6 +152,32 @@ def attribute(integral: np.ndarray, se: np.ndarray, patterns: list[ClassPattern]
     """
     probs = posterior(log_evidences(integral, se, patterns), [p.key for p in patterns], prior_unknown, class_prior)
     return label_of(probs, min_probability)
+
+
+#: The largest molar rate of a site is scaled to this before :func:`attribute_rates` (the strength prior is
+#: log-uniform on 10⁻⁴ … 10⁸; until session 13 it was scaled to 10⁹, beyond the grid, and every class fitted equally
+#: badly).
+ATTRIBUTION_SCALE = 100.0
+#: Relative model error of a fitted molar rate in :func:`attribute_rates` (20 %).
+RATE_ATTRIBUTION_ERROR = 0.2
+
+
+def attribute_rates(rates: dict[str, tuple[float, float]], classes: dict[str, SourceClass]):
+    """Class of a located site from its species' emission rates: (label, its probability, all probabilities).
+
+    ``rates``: species → (rate, standard error) [g/s]. Molar rates behave like the integrated enhancements of
+    :func:`attribute` (the same plume carries every species), so they are attributed the same way, each with a
+    relative model error of :data:`RATE_ATTRIBUTION_ERROR` on top of its standard error.
+    """
+    if not rates:
+        return UNKNOWN, 0.0, {}
+    species = list(rates)
+    mol = np.array([rates[s][0] / SPECIES[s].molar_mass * 1e-3 for s in species])
+    se = np.array([rates[s][1] / SPECIES[s].molar_mass * 1e-3 for s in species])
+    scale = ATTRIBUTION_SCALE / max(np.max(mol), 1e-30)
+    res = attribute(mol * scale, np.sqrt((se * scale) ** 2 + (RATE_ATTRIBUTION_ERROR * mol * scale) ** 2),
+                    class_patterns(classes, species))
+    return res.label, res.probability, res.probabilities
 
 
 def label_of(probs: dict[str, float], min_probability: float = 0.5) -> Attribution:

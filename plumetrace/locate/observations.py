@@ -27,6 +27,9 @@ BEAM_STEP_M = 0.5
 
 #: Species keys of broadband sensors (a PID's total VOC sums every organic compound of every source).
 BROADBAND = frozenset({"voc"})
+#: A quiet channel whose residuals' mean exceeds their median by this (in noise σ) is not searched: clipped or
+#: quantised noise, whose positive tail would read as a broad, weak source.
+QUIET_SKEW_LIMIT = 0.3
 
 @dataclass
 class Observations:
@@ -269,3 +272,25 @@ def build_observations(survey: Survey, channel: str, background: np.ndarray, sig
         **({"end_east": allb["end_east"].to_numpy(), "end_north": allb["end_north"].to_numpy(),
             "end_height": np.maximum(allb["end_height"].to_numpy(), 0.0)} if beams else {}),
     )
+
+
+def changed_observations(before: Observations, after: Observations) -> np.ndarray | None:
+    """Which observations of ``after`` differ from ``before`` in enhancement or variance (None: not comparable).
+
+    The two must be the same observations (times, positions, winds) from a sensor without a modelled response.
+    A difference under 1e-9 of the noise σ (enhancement) or of the variance — a subtracted plume's Gaussian tail
+    far from its axis — changes no likelihood term by more than that relative amount and counts as none.
+    """
+    if (len(before) != len(after) or before.response_time > 0 or after.response_time > 0
+            or before.has_beams or after.has_beams
+            or not all(np.array_equal(getattr(before, k), getattr(after, k))
+                       for k in ("time", "east", "north", "height", "wind_speed", "wind_from_deg"))):
+        return None
+    return ((np.abs(after.enhancement - before.enhancement) > 1e-9 * np.sqrt(before.variance))
+            | (np.abs(after.variance - before.variance) > 1e-9 * before.variance))
+
+
+def skewed(obs: Observations, limit: float = QUIET_SKEW_LIMIT) -> bool:
+    """Whether a channel's residuals are skewed positive beyond ``limit`` (mean − median, in noise units)."""
+    z = obs.enhancement / np.sqrt(obs.variance)
+    return bool(z.size >= 30 and float(np.mean(z) - np.median(z)) > limit)

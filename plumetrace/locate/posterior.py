@@ -40,7 +40,7 @@ from plumetrace.locate.grid import (
     table_origin,
     unit_prediction,
 )
-from plumetrace.locate.observations import Observations
+from plumetrace.locate.observations import Observations, changed_observations
 from plumetrace.locate.rates import wls_rate
 from plumetrace.numerics import log_sum_exp
 
@@ -195,22 +195,6 @@ class CoarsePass:
     box: tuple[float, float, float, float]
     cells: np.ndarray
     delta: list
-
-
-def changed_observations(before: Observations, after: Observations) -> np.ndarray | None:
-    """Which observations of ``after`` differ from ``before`` in enhancement or variance (None: not comparable).
-
-    The two must be the same observations (times, positions, winds) from a sensor without a modelled response.
-    A difference under 1e-9 of the noise σ (enhancement) or of the variance — a subtracted plume's Gaussian tail
-    far from its axis — changes no likelihood term by more than that relative amount and counts as none.
-    """
-    if (len(before) != len(after) or before.response_time > 0 or after.response_time > 0
-            or before.has_beams or after.has_beams
-            or not all(np.array_equal(getattr(before, k), getattr(after, k))
-                       for k in ("time", "east", "north", "height", "wind_speed", "wind_from_deg"))):
-        return None
-    return ((np.abs(after.enhancement - before.enhancement) > 1e-9 * np.sqrt(before.variance))
-            | (np.abs(after.variance - before.variance) > 1e-9 * before.variance))
 
 
 @dataclass
@@ -531,7 +515,7 @@ class GridSearch:
             config={"offset": configs[best[0]][0], "code": configs[best[0]][1], "model": configs[best[0]][2],
                     "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
                     "north": float(fy[best[1]]), "coarse_log_bayes": coarse_log_bayes,
-                    "config_mass": np.exp(log_sum_exp(lq, axis=(1, 2)) - total).tolist()},
+                    "config_mass": np.exp(log_sum_exp(lq, axis=(1, 2)) - total).tolist(), "configs": configs},
         )
 
     # -- bagged posterior (calibration) --------------------------------------------------------------------
@@ -563,7 +547,7 @@ class GridSearch:
         heights = np.asarray(self.heights, float)
         log_prior_h = -np.log(heights.size)
         acc = np.full((replicates, x.size), -np.inf)
-        configs = self.configs()
+        configs = post.config.get("configs") or self.configs()  # a posterior searched before a class screen
         config_mass = post.config.get("config_mass") or [1.0] * len(configs)
         for (offset, code, m, weight), cm in zip(configs, config_mass, strict=True):
             if cm < BAG_MIN_CONFIG_MASS:

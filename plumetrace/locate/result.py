@@ -119,6 +119,7 @@ class CandidateSource:
     source_class: str = "unknown"
     class_probability: float = 0.0
     reason: str = "below the evidence threshold"
+    class_probabilities: dict = field(default_factory=dict)
 
 
 def candidate_record(c: CandidateSource) -> dict:
@@ -169,3 +170,23 @@ class SurveyResult:
     def time(self) -> float:
         """Mid-time of the survey [UNIX s]."""
         return 0.5 * (self.start_time + self.end_time)
+
+
+def network_estimate(src, frame, species: str, channel: str, attribution) -> SourceEstimate:
+    """The site of a fixed network's source ``src`` (a :class:`~plumetrace.locate.network.NetworkLocator` result).
+
+    ``attribution``: (class label, its probability, all class probabilities) of the site.
+    """
+    label, prob, probs = attribution
+    lat, lon = frame.to_wgs84(src.east, src.north)
+    mean_e, mean_n = (float(v) for v in src.mass @ src.cells)
+    mean_lat, mean_lon = frame.to_wgs84(mean_e, mean_n)
+    region = src.credible_polygon()
+    return SourceEstimate(
+        east=src.east, north=src.north, lat=float(lat), lon=float(lon), height_m=src.height, species=species,
+        rate_g_s=src.rate_g_s, rate_ci90_g_s=src.rate_ci90_g_s, credible90_radius_m=src.credible_radius(),
+        credible90=region, log_bayes=src.log_bayes, source_class=label, class_probability=prob,
+        class_probabilities=probs, rates_g_s={species: src.rate_g_s}, channels=[channel], posterior=src,
+        rates_ci90_g_s={species: src.rate_ci90_g_s}, mean_east=mean_e, mean_north=mean_n,
+        mean_lat=float(mean_lat), mean_lon=float(mean_lon),
+        credible90_equivalent_radius_m=math.sqrt(region.area / math.pi))

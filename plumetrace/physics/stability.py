@@ -381,3 +381,35 @@ def stability_class_from_obukhov(obukhov_length: ArrayLike, roughness_length: Ar
     centres = _GOLDER_A + _GOLDER_B * log_z0[..., None]
     codes = np.argmin(np.abs(inv_l[..., None] - centres), axis=-1).astype(np.float64)
     return np.where(np.isnan(inv_l), np.nan, codes)
+
+
+def neighbour_class_weights(code: float, weight: float) -> list[tuple[float, float]]:
+    """A prior over Pasquill classes: ``code`` (0–5 for A–F) with ``weight``, its neighbours sharing the rest.
+
+    Returns (class code, prior weight) pairs summing to 1, the central class first; at A or F the one neighbour
+    takes the other's share in proportion. A class read from σθ (EPA-454/R-99-005 §6.4) of a short record
+    is a category of a continuum and uncertain to about one class, so a locator marginalises over its neighbours.
+
+    >>> neighbour_class_weights(0.0, 0.5)
+    [(0.0, 0.6666666666666666), (1.0, 0.3333333333333333)]
+    """
+    ws = [(code, weight)] + [(k, 0.5 * (1.0 - weight)) for k in (code - 1.0, code + 1.0) if 0.0 <= k <= 5.0]
+    total = sum(w for _, w in ws)
+    return [(k, w / total) for k, w in ws]
+
+
+def screen_class_weights(weights, mass, min_mass: float) -> list[tuple[float, float]]:
+    """Class prior weights without the classes whose posterior ``mass`` is under ``min_mass``.
+
+    ``weights``: (class code, prior weight) pairs; ``mass``: class code → posterior probability from the data of
+    one strong plume. The kept classes keep their prior weights (renormalised) — the plume only rules classes out,
+    so its evidence is not counted twice for the other gases — and the most probable comes first.
+
+    >>> screen_class_weights([(3.0, 0.5), (2.0, 0.25), (4.0, 0.25)], {3.0: 0.3, 2.0: 0.7, 4.0: 1e-9}, 1e-3)
+    [(2.0, 0.3333333333333333), (3.0, 0.6666666666666666)]
+    """
+    keep = sorted(((c, w) for c, w in weights if mass.get(c, 0.0) >= min_mass), key=lambda cw: -mass[cw[0]])
+    if not keep:
+        return list(weights)
+    total = sum(w for _, w in keep)
+    return [(c, w / total) for c, w in keep]

@@ -363,12 +363,15 @@ def follow_up_candidates(locator, max_targets: int = 3, temperature: float = 288
                          pressure: float = 101325.0) -> list[Candidate]:
     """The candidates a follow-up should settle, from a fitted :class:`~plumetrace.locate.SourceLocator`.
 
-    Its sources and its candidates below the threshold, those attributed to a clandestine lab first, then the least
-    settled (widest 90 % region) — a source already pinned to a house needs no flight; at most ``max_targets``.
+    Its sources and its candidates below the threshold, the most probably a clandestine lab first (the class
+    probability of a source, or of the strongest event a candidate explains), then the least settled (widest 90 %
+    region) — a source already pinned to a house needs no flight; at most ``max_targets``.
     """
-    items = [(f"source {k}", e.posterior, e.source_class) for k, e in enumerate(locator.sources_, start=1)]
-    items += [(f"candidate {k}", c.posterior, c.source_class) for k, c in enumerate(locator.candidates_, start=1)]
+    items = [(f"source {k}", e.posterior, e.class_probabilities or {e.source_class: e.class_probability})
+             for k, e in enumerate(locator.sources_, start=1)]
+    items += [(f"candidate {k}", c.posterior, c.class_probabilities or {c.source_class: c.class_probability})
+              for k, c in enumerate(locator.candidates_, start=1)]
     items = [it for it in items if it[1] is not None and it[1].cells.size]
-    items.sort(key=lambda it: (it[2] != PRIORITY_CLASS, -it[1].credible_radius()))
+    items.sort(key=lambda it: (-round(float(it[2].get(PRIORITY_CLASS, 0.0)), 2), -it[1].credible_radius()))
     return [Candidate.from_posterior(n, p, locator.sigma_models_, temperature, pressure)
             for n, p, _ in items[:max_targets]]

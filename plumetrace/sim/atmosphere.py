@@ -143,9 +143,10 @@ class Weather:
         sy, _ = dispersion_coefficients(np.maximum(x, 1.0), atm.stability, model=atm.dispersion)
         f = atm.relative_fraction
         y_c = np.sqrt(1 - f * f) * sy * self._interp(self.meander, t_emit)
-        # shift the receptor by -y_c along the crosswind axis (left of downwind = (cos θ, -sin θ))
-        e_shift = np.asarray(east) - y_c * c
-        n_shift = np.asarray(north) + y_c * s
+        # the axis swings by y_c to the right of downwind ((-cos θ, sin θ)), as a wind reported from a larger
+        # direction (measured_wind: + the meander angle) turns the plume clockwise: the receptor moves by -y_c
+        e_shift = np.asarray(east) + y_c * c
+        n_shift = np.asarray(north) - y_c * s
         u = np.maximum(u_mean * self._interp(self.gust, t_emit), 0.3)
         conc = gaussian_plume(e_shift, n_shift, height, src_east, src_north, src_height, 1.0, u,
                               np.rad2deg(theta), atm.stability, model=atm.dispersion,
@@ -180,7 +181,7 @@ class Weather:
         s, c = np.sin(theta), np.cos(theta)
         dx, dy = np.asarray(east) - src_east, np.asarray(north) - src_north
         x = -(dx * s + dy * c)
-        y = dx * c - dy * s
+        y = dy * s - dx * c  # to the right of downwind, as in unit_concentration
         t_emit = t - np.maximum(x, 0.0) / plume.u
         f = self.atm.relative_fraction
         y_c = np.sqrt(1 - f * f) * plume.sigma_y(x) * self._interp(self.meander, t_emit)

@@ -16,7 +16,7 @@ from tests.fuse.weak import weak_surveys
 
 @pytest.fixture(scope="module")
 def survey_file(tmp_path_factory):
-    paths, _ = weak_surveys(tmp_path_factory.mktemp("upload"), rate_g_s=0.3, n=1, seed=410)
+    paths, _ = weak_surveys(tmp_path_factory.mktemp("upload"), rate_g_s=0.4, n=1, seed=300)  # toluene: 13 nats
     return paths[0]
 
 

@@ -69,7 +69,7 @@ def test_tabulated_kernel_agrees_with_the_evaluated_one():
 def test_coarse_pass_after_a_subtraction_is_the_full_pass():
     from plumetrace.bench.locate_speed import make_survey
     from plumetrace.locate import SourceLocator
-    from plumetrace.locate.posterior import changed_observations
+    from plumetrace.locate.observations import changed_observations
 
     survey, _, channel = make_survey(5, 12.0)
     loc = SourceLocator().fit(survey)

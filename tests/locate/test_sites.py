@@ -75,3 +75,19 @@ def test_subtraction_removes_the_fitted_plume_and_keeps_a_fraction_as_model_erro
     np.testing.assert_allclose(out.variance, obs.variance + (alpha * pred) ** 2, rtol=1e-12)
     peak = int(np.argmax(obs.enhancement))
     assert abs(out.enhancement[peak]) < 0.5 * obs.enhancement[peak]  # the plume is explained away
+
+
+@pytest.mark.parametrize(("rates", "expected"), [
+    # a lab at its class's median molar ratios (toluene 0.5, methanol 0.5, HCl 0.3 per acetone), no methane
+    ({"acetone": 0.2, "toluene": 0.1587, "methanol": 0.0552, "hcl": 0.0377, "ch4": 0.0}, "clandestine_lab"),
+    # a paint shop: toluene with as many moles of acetone, nothing else
+    ({"toluene": 0.2, "acetone": 0.126, "methanol": 0.0, "hcl": 0.0, "ch4": 0.0}, "paint_shop"),
+])
+def test_a_site_is_attributed_from_its_molar_rates(rates, expected):
+    """Session 13: the site's rates were scaled beyond the attribution's strength grid and every class fitted
+    equally badly (near-uniform probabilities); at the class's own ratios the class must win."""
+    from plumetrace.detect.attribution import attribute_rates
+    from plumetrace.detect.signatures import load_source_classes
+
+    label, prob, probs = attribute_rates({k: (v, 0.1 * v + 1e-4) for k, v in rates.items()}, load_source_classes())
+    assert label == expected and prob > 0.6, probs

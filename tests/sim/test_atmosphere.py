@@ -76,11 +76,7 @@ def test_drone_wind_differs_from_the_mean_wind():
 #: Known bug (issue #15, session 12): the meandering and particle worlds swing the plume anticlockwise when the
 #: reported wind turns clockwise. The fix (two signs in plumetrace.sim.atmosphere) changes every seeded scenario,
 #: so it lands with the seeded tests re-validated on the corrected worlds; until then these cases fail as expected.
-SIGN_BUG = pytest.mark.xfail(strict=True, reason="known simulator sign bug, see docs/simulation.md")
-
-
-@pytest.mark.parametrize("model", [pytest.param("meander", marks=SIGN_BUG), pytest.param("lagrangian", marks=SIGN_BUG),
-                                   "puff"])
+@pytest.mark.parametrize("model", ["meander", "lagrangian", "puff"])
 def test_the_plume_swings_with_the_wind_the_drone_reports(model):
     """A meander that turns the reported wind clockwise (a larger 'from' direction) turns the plume clockwise.
 

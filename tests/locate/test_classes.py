@@ -1,0 +1,82 @@
+"""The Pasquill class read from σθ is uncertain: the locator marginalises it with its neighbours and lets the first
+localised plume rule classes out for the rest of the survey."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from plumetrace.geo.crs import LocalFrame
+from plumetrace.io.survey import survey_from_dataframe
+from plumetrace.locate import SourceLocator
+from plumetrace.locate.locator import CLASS_SCREEN_MASS
+from plumetrace.physics.plume import gaussian_plume
+from plumetrace.physics.species import SPECIES, mole_fraction
+from plumetrace.physics.stability import neighbour_class_weights, screen_class_weights
+from tests.locate.tracks import crosswind_transects
+
+FRAME = LocalFrame(52.0, 5.0)
+WIND = (3.0, 270.0)
+
+
+def class_b_survey(seed: int):
+    """Acetone and toluene from one vent (0, 0, 3 m) in a class B (unstable) plume, crosswind transects at 15 m."""
+    rng = np.random.default_rng(seed)
+    t, e, n = crosswind_transects()
+    z = np.full(t.size, 15.0)
+    lat, lon = FRAME.to_wgs84(e, n)
+    df = pd.DataFrame({"time": t, "lat": lat, "lon": lon, "alt_m": z, "wind_speed_mps": WIND[0],
+                       "wind_dir_deg": WIND[1]})
+    for gas, q in (("acetone", 0.3), ("toluene", 0.2)):
+        c = gaussian_plume(e, n, z, 0.0, 0.0, 3.0, q, *WIND, "B", model="briggs_rural")
+        df[f"{gas}_ppb"] = 5.0 + mole_fraction(c * 1e-3, SPECIES[gas].molar_mass) * 1e9 + rng.standard_normal(t.size)
+    return survey_from_dataframe(df, ["acetone_ppb", "toluene_ppb"], "class_b.csv", FRAME)
+
+
+class ReadsC(SourceLocator):
+    """A locator whose σθ reading gave class C (code 2) for the class B world above."""
+
+    def _stability(self, survey):
+        self.sigma_theta_ = 15.0
+        return "C", neighbour_class_weights(2.0, 0.5)
+
+
+def _class_mass(post):
+    mass = {}
+    for (_, c, _, _), m in zip(post.config["configs"], post.config["config_mass"], strict=True):
+        mass[c] = mass.get(c, 0.0) + m
+    return mass
+
+
+def test_class_weights_sum_to_one_and_screening_keeps_the_prior_of_what_is_left():
+    for code in range(6):
+        w = neighbour_class_weights(float(code), 0.5)
+        assert w[0][0] == code and math.isclose(sum(x for _, x in w), 1.0)
+        assert all(abs(c - code) <= 1 for c, _ in w) and len(w) == (2 if code in (0, 5) else 3)
+    w = neighbour_class_weights(2.0, 0.5)
+    assert screen_class_weights(w, {2.0: 0.2, 1.0: 0.8, 3.0: 0.0}, 1e-3) == [(1.0, 1 / 3), (2.0, 2 / 3)]
+    assert screen_class_weights(w, {}, 1e-3) == w  # nothing to go on: the prior stays
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_class_read_one_off_keeps_the_truth_inside_the_region(seed):
+    """Transects 30 m apart see a class B plume from (0, 0) almost as well as a narrower class C plume from 30 m
+    upwind (under 1.5 nats apart at 150 nats): one class, read wrong, gives a confident region without the vent;
+    the class and its neighbours give a wider one that holds it (and the first plume screens the classes)."""
+    survey = class_b_survey(seed)
+    loc = ReadsC(dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
+    first = loc.posteriors_[0]
+    mass = _class_mass(first)
+    assert set(mass) == {1.0, 2.0, 3.0} and mass[1.0] > 0.1  # every class of the prior searched; B keeps weight
+    kept = {c for c, m in mass.items() if m >= CLASS_SCREEN_MASS}
+    assert set(dict(loc.stability_weights_)) == kept  # the classes the first plume rules out go ...
+    second = next(p for p in loc.posteriors_ if p.channel != first.channel)
+    assert set(_class_mass(second)) == set(dict(loc.stability_weights_))  # ... and not searched again
+    (site,) = loc.sources_
+    assert site.credible90.contains(Point(0.0, 0.0)), (site.east, site.north, site.credible90_radius_m)
+    only_c = SourceLocator(stability="C", dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
+    assert only_c.stability_weights_ == [(2.0, 1.0)]  # a class the user gives is taken as given
+    (wrong,) = only_c.sources_
+    assert not wrong.credible90.contains(Point(0.0, 0.0))  # the failure the neighbours prevent
