@@ -3,36 +3,21 @@ localised plume rule classes out for the rest of the survey."""
 
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from plumetrace.geo.crs import LocalFrame
-from plumetrace.io.survey import survey_from_dataframe
 from plumetrace.locate import SourceLocator
 from plumetrace.locate.locator import CLASS_SCREEN_MASS
-from plumetrace.physics.plume import gaussian_plume
-from plumetrace.physics.species import SPECIES, mole_fraction
 from plumetrace.physics.stability import neighbour_class_weights, screen_class_weights
-from tests.locate.tracks import crosswind_transects
+from tests.locate.tracks import gas_survey
 
-FRAME = LocalFrame(52.0, 5.0)
 WIND = (3.0, 270.0)
 
 
 def class_b_survey(seed: int):
     """Acetone and toluene from one vent (0, 0, 3 m) in a class B (unstable) plume, crosswind transects at 15 m."""
-    rng = np.random.default_rng(seed)
-    t, e, n = crosswind_transects()
-    z = np.full(t.size, 15.0)
-    lat, lon = FRAME.to_wgs84(e, n)
-    df = pd.DataFrame({"time": t, "lat": lat, "lon": lon, "alt_m": z, "wind_speed_mps": WIND[0],
-                       "wind_dir_deg": WIND[1]})
-    for gas, q in (("acetone", 0.3), ("toluene", 0.2)):
-        c = gaussian_plume(e, n, z, 0.0, 0.0, 3.0, q, *WIND, "B", model="briggs_rural")
-        df[f"{gas}_ppb"] = 5.0 + mole_fraction(c * 1e-3, SPECIES[gas].molar_mass) * 1e9 + rng.standard_normal(t.size)
-    return survey_from_dataframe(df, ["acetone_ppb", "toluene_ppb"], "class_b.csv", FRAME)
+    vent = (0.0, 0.0, 3.0)
+    return gas_survey(seed, {"acetone": [(vent, 0.3)], "toluene": [(vent, 0.2)]}, 1.0, WIND, "B", "class_b.csv")
 
 
 class ReadsC(SourceLocator):

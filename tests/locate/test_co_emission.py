@@ -2,18 +2,11 @@
 
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from plumetrace.geo.crs import LocalFrame
-from plumetrace.io.survey import survey_from_dataframe
 from plumetrace.locate import SourceLocator
-from plumetrace.physics.plume import gaussian_plume
-from plumetrace.physics.species import SPECIES, mole_fraction
-from tests.locate.tracks import crosswind_transects
+from tests.locate import tracks
 
-FRAME = LocalFrame(52.0, 5.0)
 WIND = (4.0, 270.0)
 #: A detector sensitive enough to raise events on the weak plumes (the candidates' channels need events).
 DETECTOR = {"false_alarms_per_hour": 50.0, "k_min": 2.5}
@@ -21,18 +14,7 @@ DETECTOR = {"false_alarms_per_hour": 50.0, "k_min": 2.5}
 
 def gas_survey(seed: int, sources: dict, noise_ppb: float = 1.0):
     """Crosswind transects (30 m apart, 10 Hz); ``sources``: gas → list of ((east, north, height) [m], rate [g/s])."""
-    rng = np.random.default_rng(seed)
-    t, e, n = crosswind_transects()
-    z = np.full(t.size, 15.0)
-    lat, lon = FRAME.to_wgs84(e, n)
-    df = pd.DataFrame({"time": t, "lat": lat, "lon": lon, "alt_m": z, "wind_speed_mps": WIND[0],
-                       "wind_dir_deg": WIND[1]})
-    for gas, emitters in sources.items():
-        c = sum((gaussian_plume(e, n, z, *xyz, q, *WIND, "D", model="briggs_rural") for xyz, q in emitters),
-                np.zeros(t.size))
-        ppb = mole_fraction(c * 1e-3, SPECIES[gas].molar_mass) * 1e9
-        df[f"{gas}_ppb"] = 5.0 + ppb + noise_ppb * rng.standard_normal(t.size)
-    return survey_from_dataframe(df, [f"{g}_ppb" for g in sources], "co_emission.csv", FRAME)
+    return tracks.gas_survey(seed, sources, noise_ppb, WIND, "D", "co_emission.csv")
 
 
 def _fit(survey, co_emission=True):
