@@ -383,11 +383,8 @@ class SourceLocator:
                 or (self.max_credible_radius and post.credible_radius() > self.max_credible_radius)):
             return False
         self._class_screened = True
-        mass = dict.fromkeys((c for c, _ in weights), 0.0)
-        for (_, c, _, _), m in zip(post.config["configs"], post.config["config_mass"], strict=True):
-            mass[c] += m
-        self.stability_weights_ = self.search_.stability_weights = screen_class_weights(weights, mass,
-                                                                                        CLASS_SCREEN_MASS)
+        self.stability_weights_ = self.search_.stability_weights = screen_class_weights(
+            weights, post.class_mass(), CLASS_SCREEN_MASS)
         return self.stability_weights_[0][0] != weights[0][0]
 
     def _meander_sd(self) -> float | None:

@@ -116,6 +116,13 @@ class ChannelPosterior:
     rate_ci90_g_s: tuple[float, float]
     config: dict = field(default_factory=dict)
 
+    def class_mass(self) -> dict[float, float]:
+        """Posterior probability of each Pasquill class code searched (summed over offsets and σ families)."""
+        mass: dict[float, float] = {}
+        for (_, code, _, _), m in zip(self.config["configs"], self.config["config_mass"], strict=True):
+            mass[code] = mass.get(code, 0.0) + m
+        return mass
+
     def credible_radius(self, level: float = 0.9) -> float:
         """Radius of the disc around the estimate holding ``level`` of the posterior mass [m]."""
         d = np.hypot(self.cells[:, 0] - self.east, self.cells[:, 1] - self.north)

@@ -28,13 +28,6 @@ class ReadsC(SourceLocator):
         return "C", neighbour_class_weights(2.0, 0.5)
 
 
-def _class_mass(post):
-    mass = {}
-    for (_, c, _, _), m in zip(post.config["configs"], post.config["config_mass"], strict=True):
-        mass[c] = mass.get(c, 0.0) + m
-    return mass
-
-
 def test_class_weights_sum_to_one_and_screening_keeps_the_prior_of_what_is_left():
     for code in range(6):
         w = neighbour_class_weights(float(code), 0.5)
@@ -53,12 +46,12 @@ def test_a_class_read_one_off_keeps_the_truth_inside_the_region(seed):
     survey = class_b_survey(seed)
     loc = ReadsC(dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
     first = loc.posteriors_[0]
-    mass = _class_mass(first)
+    mass = first.class_mass()
     assert set(mass) == {1.0, 2.0, 3.0} and mass[1.0] > 0.1  # every class of the prior searched; B keeps weight
     kept = {c for c, m in mass.items() if m >= CLASS_SCREEN_MASS}
     assert set(dict(loc.stability_weights_)) == kept  # the classes the first plume rules out go ...
     second = next(p for p in loc.posteriors_ if p.channel != first.channel)
-    assert set(_class_mass(second)) == set(dict(loc.stability_weights_))  # ... and not searched again
+    assert set(second.class_mass()) == set(dict(loc.stability_weights_))  # ... and not searched again
     (site,) = loc.sources_
     assert site.credible90.contains(Point(0.0, 0.0)), (site.east, site.north, site.credible90_radius_m)
     only_c = SourceLocator(stability="C", dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
