@@ -89,8 +89,7 @@ def co_emission(loc, survey: Survey, lags: dict) -> None:
         # made its position by another gas's plume from there
         order = np.argsort(-post.mass)
         keep = np.sort(order[: int(np.searchsorted(np.cumsum(post.mass[order]), CO_EMISSION_MASS)) + 1])
-        post = ChannelPosterior(**{**post.__dict__, "cells": post.cells[keep],
-                                   "mass": post.mass[keep] / post.mass[keep].sum()})
+        post = post.reweighted(keep, post.mass[keep] / post.mass[keep].sum())
         lm = np.log(np.maximum(post.mass, 1e-300))
         total = lm.copy()
         support = {}
@@ -109,8 +108,8 @@ def co_emission(loc, survey: Survey, lags: dict) -> None:
         east, north = float(post.cells[i, 0]), float(post.cells[i, 1])
         config = {**post.config, "east": east, "north": north, "lead_log_bayes": post.log_bayes,
                   "co_emission": support}
-        return ChannelPosterior(**{**post.__dict__, "mass": mass, "log_bayes": post.log_bayes + norm,
-                                   "east": east, "north": north, "config": config})
+        return post.reweighted(np.arange(post.mass.size), mass, log_bayes=post.log_bayes + norm, east=east,
+                               north=north, config=config)
 
     weak, promoted = [], []
     for post, reason in loc._weak:

@@ -60,9 +60,9 @@ def _t_loglik(e, var, nu):
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
                 lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, beam_start, bx, by, bz, wrep, tab,
                 tab_lo, tab_h, tab_slope, out, gmax):
-    """out[r, c, h, k] = Σ_b wrep[r, b] log[p_off + Σ_j w_j exp(β Σ_{i∈block b} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
+    """out[r, c, h, k] = Σ_b wrep[b, r] log[p_off + Σ_j w_j exp(β Σ_{i∈block b} [ℓ(r_i | q_k g̃_ihj) − ℓ(r_i | 0)])].
 
-    ``wrep`` (replicates × blocks) weighs each block's term: one row of ones is the likelihood itself, other rows
+    ``wrep`` (blocks × replicates) weighs each block's term: one column of ones is the likelihood itself, other columns
     are bootstrap reweightings of the blocks (:mod:`plumetrace.locate.calibration`), computed in the same pass.
 
     j runs over wind-direction offsets (``sin_k``/``cos_k`` rows), shared by the observations of a block;
@@ -82,7 +82,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
     n_q = q.size
     n_k = log_w.size
     n_b = starts.size - 1
-    n_r = wrep.shape[0]
+    n_r = wrep.shape[1]
     lq0 = math.log(q[0])
     dlq = math.log(q[n_q - 1] / q[0]) / (n_q - 1) if n_q > 1 else 1.0
     filtered = False
@@ -101,7 +101,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
         sdev[i] = math.sqrt(var[i])
     for c in numba.prange(n_c):
         blk = np.empty((n_h, n_k, n_q))
-        acc = np.zeros((n_r, n_h, n_q))
+        acc = np.zeros((n_h, n_q, n_r))  # replicates innermost: their sums run over contiguous memory
         best = np.zeros(n_h)
         touched = np.zeros(n_h, dtype=np.bool_)
         state = np.zeros((n_k, n_h))
@@ -188,7 +188,7 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                         term = log_w[0] + beta * blk[hi, 0, k]
                         if term != 0.0:
                             for rr in range(n_r):
-                                acc[rr, hi, k] += wrep[rr, b] * term
+                                acc[hi, k, rr] += wrep[b, rr] * term
                         continue
                     m = log_off  # the source off during this block: the null likelihood (0 relative to it)
                     for j in range(n_k):
@@ -202,11 +202,11 @@ def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order,
                     if term == 0.0:
                         continue  # no rate this small changes the block (the common case for low rates)
                     for rr in range(n_r):
-                        acc[rr, hi, k] += wrep[rr, b] * term
+                        acc[hi, k, rr] += wrep[b, rr] * term
         for hi in range(n_h):
             for rr in range(n_r):
                 for k in range(n_q):
-                    out[rr, c, hi, k] = acc[rr, hi, k]
+                    out[rr, c, hi, k] = acc[hi, k, rr]
             gmax[c, hi] = best[hi]
 
 
@@ -360,12 +360,13 @@ def grid_log_likelihood(cell_east, cell_north, heights, obs, wind_offset_deg: fl
     log_on = math.log1p(-p_off) if p_off > 0 else 0.0
     log_off = math.log(p_off) if p_off > 0 else -np.inf
     if block_weights is None:
-        wrep = np.ones((1, meander.starts.size - 1))
+        wrep = np.ones((meander.starts.size - 1, 1))
     else:
-        wrep = np.ascontiguousarray(block_weights, float)
+        wrep = np.asarray(block_weights, float)
         if wrep.ndim != 2 or wrep.shape[1] != meander.starts.size - 1:
             raise ValueError(f"block_weights must be (replicates, {meander.starts.size - 1} blocks), not {wrep.shape}")
-    out = np.empty((wrep.shape[0], cell_east.size, heights.size, q_grid.size))
+        wrep = np.ascontiguousarray(wrep.T)  # the kernel reads one block's replicate weights contiguously
+    out = np.empty((wrep.shape[1], cell_east.size, heights.size, q_grid.size))
     reach = np.empty((cell_east.size, heights.size))
     lid = np.inf if mixing_height is None else float(mixing_height)
     wedge_a, wedge_d = sigma_y_linear_bound(sigma_model, stability_code)

@@ -53,6 +53,10 @@ MAX_COARSE_CELLS = 24
 #: Mass of the coarse posterior whose cells are refined, and of the middle level's kept for the fine level.
 COARSE_KEEP_MASS = 0.99
 MID_KEEP_MASS = 0.995
+#: The fine level leaves out the configurations holding less than this share of the posterior on a sparser lattice
+#: (the middle level, or every other fine cell); they keep that share in ``config["config_mass"]``, which the class
+#: screen and the bag read.
+FINE_MIN_CONFIG_MASS = 1e-6
 #: Fewer binned observations than this carry no localisable source.
 MIN_OBSERVATIONS = 10
 #: The rate posterior is refined on this many log-spaced rates, from at most this many of the most probable
@@ -98,7 +102,10 @@ class ChannelPosterior:
     ``q_grid`` [g/s] and ``q_mass`` the rate's marginal posterior; ``log_bayes`` the natural-log Bayes factor
     against "no source"; ``east``, ``north`` the most probable cell, ``height`` the posterior-mean release height
     [m]; ``rate_g_s`` and ``rate_ci90_g_s`` the posterior median rate and its 5–95 % interval; ``config`` the most
-    probable configuration (wind offset, stability code, σ-family index, height, rate, cell).
+    probable configuration (wind offset, stability code, σ-family index, height, rate, cell); ``setting_mass``
+    (stability code, σ-family index) → the joint posterior mass of that setting and each cell (the settings' arrays
+    sum to ``mass``: a follow-up planner draws the class with the cell, since a source farther upwind in a more
+    unstable class explains the same crossings as a nearer one in a stabler class).
     """
 
     channel: str
@@ -115,6 +122,7 @@ class ChannelPosterior:
     rate_g_s: float
     rate_ci90_g_s: tuple[float, float]
     config: dict = field(default_factory=dict)
+    setting_mass: dict | None = None
 
     def class_mass(self) -> dict[float, float]:
         """Posterior probability of each Pasquill class code searched (summed over offsets and σ families)."""
@@ -122,6 +130,17 @@ class ChannelPosterior:
         for (_, code, _, _), m in zip(self.config["configs"], self.config["config_mass"], strict=True):
             mass[code] = mass.get(code, 0.0) + m
         return mass
+
+    def reweighted(self, keep: np.ndarray, mass: np.ndarray, **changes) -> ChannelPosterior:
+        """The posterior on the cells ``keep`` (indices) with a new ``mass`` there (and other fields ``changes``).
+
+        Each setting's joint mass is scaled cell by cell as the cell's mass is (the settings' shares of a cell stay).
+        """
+        old = self.mass[keep]
+        factor = np.divide(mass, old, out=np.zeros_like(mass, dtype=float), where=old > 0)
+        settings = None if self.setting_mass is None else {k: v[keep] * factor for k, v in self.setting_mass.items()}
+        return ChannelPosterior(**{**self.__dict__, "cells": self.cells[keep], "mass": mass, "setting_mass": settings,
+                                   **changes})
 
     def credible_radius(self, level: float = 0.9) -> float:
         """Radius of the disc around the estimate holding ``level`` of the posterior mass [m]."""
@@ -179,6 +198,19 @@ def _children(parents: np.ndarray, parent_step: float, child_step: float):
     x = (parents[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
     y = (parents[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
     return x, y
+
+
+def _screen_configs(lq: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The configurations a level's posterior keeps, and the share of each of the others (0 for those kept).
+
+    ``lq`` is a level's log posterior (configuration, cell, height; the rate integrated out); kept are the
+    configurations holding at least :data:`FINE_MIN_CONFIG_MASS` of it (at least the most probable one).
+    """
+    share = np.exp(log_sum_exp(lq, axis=(1, 2)) - log_sum_exp(lq))
+    keep = share >= FINE_MIN_CONFIG_MASS
+    if not keep.any():
+        keep[int(np.argmax(share))] = True
+    return [int(i) for i in np.flatnonzero(keep)], np.where(keep, 0.0, share)
 
 
 def lattice(x0: float, x1: float, y0: float, y1: float, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -468,38 +500,63 @@ class GridSearch:
         def level(parents, parent_step, child_step):
             x, y = _children(parents, parent_step, child_step)
             inside = (x > x0) & (x < x1) & (y > y0) & (y < y1)
-            x, y = self._excluded(x[inside], y[inside], exclude)
+            return self._excluded(x[inside], y[inside], exclude)
+
+        def evaluate(x, y, child_step, active):
             logpost = []
-            for offset, code, m, weight in configs:
+            for offset, code, m, weight in (configs[i] for i in active):
                 d, _ = self._loglik(x, y, heights, obs, offset, code, m, q, meander, tabulated=True)
                 logpost.append(d + math.log(weight) + log_prior_h + log_prior_q)
             prior = math.log(child_step * child_step / area)  # uniform over the searched area
-            return x, y, np.stack(logpost, axis=0) + prior  # (config, cell, height, q)
+            return np.stack(logpost, axis=0) + prior  # (config, cell, height, q)
 
-        log_bayes = None
+        every = list(range(len(configs)))
         if self.mid_level and ratio >= 4 and ratio % 2 == 0:
-            # a middle level at twice the fine spacing gives the evidence and where 99.5 % of the posterior
-            # lives; only that region is refined to the fine spacing
-            mx, my, lp_mid = level(centres, self.coarse_resolution, 2 * step)
-            lq_mid = log_integral_over_rate(lp_mid)
+            # a middle level at twice the fine spacing gives the evidence, where 99.5 % of the posterior lives and
+            # which configurations hold it; only those are refined to the fine spacing there
+            mx, my = level(centres, self.coarse_resolution, 2 * step)
+            lq_mid = log_integral_over_rate(evaluate(mx, my, 2 * step, every))
             log_bayes = float(log_sum_exp(lq_mid))
             mid_mass = np.exp(log_sum_exp(lq_mid, axis=(0, 2)) - log_bayes)
             order = np.argsort(-mid_mass)
             n_keep = int(np.searchsorted(np.cumsum(mid_mass[order]), MID_KEEP_MASS)) + 1
             centres = np.column_stack((mx[order[:n_keep]], my[order[:n_keep]]))
-            fx, fy, lp = level(centres, 2 * step, step)
+            active, pruned_mass = _screen_configs(lq_mid)
+            fx, fy = level(centres, 2 * step, step)
+            lp = evaluate(fx, fy, step, active)
         else:
-            fx, fy, lp = level(centres, self.coarse_resolution, step)
-        lq = log_integral_over_rate(lp)  # (config, cell, height): rate integrated out
+            # every configuration on every other cell of the fine lattice (a quarter of the cells); those holding
+            # at least FINE_MIN_CONFIG_MASS of the posterior there on the rest
+            log_bayes = None
+            fx, fy = level(centres, self.coarse_resolution, step)
+            ix = np.round((fx - fx.min()) / step).astype(np.int64)
+            iy = np.round((fy - fy.min()) / step).astype(np.int64)
+            sub = (ix % 2 == 0) & (iy % 2 == 0)
+            if len(configs) > 1 and sub.any() and not sub.all():
+                lp_sub = evaluate(fx[sub], fy[sub], step, every)
+                active, pruned_mass = _screen_configs(log_integral_over_rate(lp_sub))
+                lp = np.empty((len(active), fx.size) + lp_sub.shape[2:])
+                lp[:, sub] = lp_sub[active]
+                lp[:, ~sub] = evaluate(fx[~sub], fy[~sub], step, active)
+            else:
+                active, pruned_mass = every, np.zeros(len(configs))
+                lp = evaluate(fx, fy, step, every)
+        lq = log_integral_over_rate(lp)  # (active config, cell, height): rate integrated out
         total = log_sum_exp(lq)  # the likelihood ratio averaged under the position prior: evidence vs no source
         if log_bayes is None:
             log_bayes = float(total)
+        config_mass = pruned_mass.copy()  # the configurations left out keep their share where they were screened
+        config_mass[active] = np.exp(log_sum_exp(lq, axis=(1, 2)) - total) * (1.0 - pruned_mass.sum())
         weak = log_bayes < self.min_log_bayes
         if weak and not self.keep_rejected:
             rejected = ChannelPosterior.rejected(obs, log_bayes)
             rejected.config["coarse_log_bayes"] = coarse_log_bayes
             return rejected
         cell_mass = np.exp(log_sum_exp(lq, axis=(0, 2)) - total)
+        setting_mass: dict = {}
+        for a, cell_config in zip(active, np.exp(log_sum_exp(lq, axis=2) - total), strict=True):
+            key = (float(configs[a][1]), int(configs[a][2]))
+            setting_mass[key] = setting_mass.get(key, 0.0) + cell_config
         h_mass = np.exp(log_sum_exp(lq, axis=(0, 1)) - total)
         best = np.unravel_index(int(np.argmax(lp)), lp.shape)
         i_map = int(np.argmax(cell_mass))
@@ -507,7 +564,8 @@ class GridSearch:
             lqm = log_sum_exp(lp, axis=(0, 1, 2))
             q_fine, q_mass = q, np.exp(lqm - log_sum_exp(lqm))
         else:
-            q_fine, q_mass = self._rate_posterior(obs, fx, fy, heights, configs, lq, total, meander)
+            q_fine, q_mass = self._rate_posterior(obs, fx, fy, heights, [configs[i] for i in active], lq, total,
+                                                  meander)
         cdf = np.cumsum(q_mass)
         logq = np.log(q_fine)
 
@@ -519,10 +577,12 @@ class GridSearch:
             mass=cell_mass, q_grid=q_fine, q_mass=q_mass, log_bayes=log_bayes, east=float(fx[i_map]),
             north=float(fy[i_map]), height=float(np.sum(h_mass * heights)), rate_g_s=quant(0.5),
             rate_ci90_g_s=(quant(0.05), quant(0.95)),
-            config={"offset": configs[best[0]][0], "code": configs[best[0]][1], "model": configs[best[0]][2],
+            config={"offset": configs[active[best[0]]][0], "code": configs[active[best[0]]][1],
+                    "model": configs[active[best[0]]][2],
                     "height": float(heights[best[2]]), "q": float(q[best[3]]), "east": float(fx[best[1]]),
                     "north": float(fy[best[1]]), "coarse_log_bayes": coarse_log_bayes,
-                    "config_mass": np.exp(log_sum_exp(lq, axis=(1, 2)) - total).tolist(), "configs": configs},
+                    "config_mass": config_mass.tolist(), "configs": configs},
+            setting_mass=setting_mass,
         )
 
     # -- bagged posterior (calibration) --------------------------------------------------------------------
@@ -554,18 +614,25 @@ class GridSearch:
         heights = np.asarray(self.heights, float)
         log_prior_h = -np.log(heights.size)
         acc = np.full((replicates, x.size), -np.inf)
+        by_setting: dict = {}
         configs = post.config.get("configs") or self.configs()  # a posterior searched before a class screen
         config_mass = post.config.get("config_mass") or [1.0] * len(configs)
+        classes = {code for code, _ in self.stability_weights}  # a class screened out since is out for every gas
         for (offset, code, m, weight), cm in zip(configs, config_mass, strict=True):
-            if cm < BAG_MIN_CONFIG_MASS:
+            if cm < BAG_MIN_CONFIG_MASS or code not in classes:
                 continue  # a configuration the tempered posterior all but rules out
             d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights, tabulated=True)
             lq = log_integral_over_rate(d)  # (replicate, cell, height)
-            acc = np.logaddexp(acc, log_sum_exp(lq, axis=2) + math.log(weight) + log_prior_h)
+            term = log_sum_exp(lq, axis=2) + math.log(weight) + log_prior_h
+            acc = np.logaddexp(acc, term)
+            key = (float(code), int(m))
+            by_setting[key] = np.logaddexp(by_setting.get(key, -np.inf), term)
+        norm = log_sum_exp(acc, axis=1)[:, None]  # each replicate's posterior normalised, then averaged
         config = {**post.config, "credible90_radius_tempered_m": tempered_radius, "bag_replicates": replicates,
                   "bag_blocks": n_groups}
         return ChannelPosterior(**{**post.__dict__, "cells": np.column_stack((x, y)), "mass": bagged_mass(acc),
-                                   "config": config})
+                                   "config": config, "setting_mass": {
+                                       k: np.mean(np.exp(v - norm), axis=0) for k, v in by_setting.items()}})
 
     def _rate_posterior(self, obs, fx, fy, heights, configs, lq, total, meander):
         """Posterior of the rate on a fine grid, from the (config, cell, height) triples holding 99 % of the mass."""

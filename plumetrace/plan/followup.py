@@ -1,7 +1,8 @@
 """Adaptive follow-up flights: the legs that are expected to tell most about where each candidate source is.
 
-From the grid posterior of each candidate (cells with mass, the rate's marginal, release height, stability and
-σ family of its most probable configuration), the planner draws N hypotheses (cell, rate) from the posterior and
+From the grid posterior of each candidate (cells with mass, the rate's marginal, release height, and the joint
+mass of each stability class and σ family with the cell), the planner draws N hypotheses (cell, class and σ family,
+rate) from the posterior and
 predicts, with the forward model under the forecast wind, the readings each hypothesis would give on every
 candidate leg: crosswind legs at several distances downwind of the candidate, along-wind legs through its plume,
 each at a few altitudes. The value of a set of legs S is the expected information gain (mutual information)
@@ -53,7 +54,9 @@ class Candidate:
     """A candidate source to be settled: its grid posterior and the forward model's configuration.
 
     ``cells`` (n, 2) [m] with ``mass``; ``q_grid`` [g/s] with ``q_mass``; ``height`` release height [m];
-    ``code`` stability code; ``model`` σ-family name or SigmaModel; ``species``; ``name``; ``log_bayes``.
+    ``code`` stability code and ``model`` σ-family name or SigmaModel of the most probable configuration;
+    ``species``; ``name``; ``log_bayes``; ``settings``, optionally, (code, model, joint mass per cell) of every
+    class and σ family the posterior holds (the arrays sum to ``mass``): hypotheses then draw them with the cell.
     """
 
     name: str
@@ -68,15 +71,21 @@ class Candidate:
     log_bayes: float = math.nan
     temperature: float = 288.15
     pressure: float = 101325.0
+    settings: list | None = None
 
     @classmethod
     def from_posterior(cls, name: str, post, sigma_models, temperature: float = 288.15,
                        pressure: float = 101325.0) -> Candidate:
         """From a :class:`plumetrace.locate.posterior.ChannelPosterior` and the σ families of its search."""
         cfg = post.config
+        settings = None
+        if getattr(post, "setting_mass", None):
+            settings = [(float(code), sigma_models[int(m)], np.asarray(v, float))
+                        for (code, m), v in sorted(post.setting_mass.items())]
         return cls(name, np.asarray(post.cells, float), np.asarray(post.mass, float), np.asarray(post.q_grid),
                    np.asarray(post.q_mass), float(cfg.get("height", post.height)), float(cfg.get("code", 3.0)),
-                   sigma_models[int(cfg.get("model", 0))], post.species, float(post.log_bayes), temperature, pressure)
+                   sigma_models[int(cfg.get("model", 0))], post.species, float(post.log_bayes), temperature, pressure,
+                   settings)
 
     @property
     def mean(self) -> np.ndarray:
@@ -146,7 +155,18 @@ class FollowUpPlanner:
 
     # -- hypotheses and predictions ----------------------------------------------------------------------
     def _hypotheses(self, cand: Candidate, rng):
-        mass = cand.mass / cand.mass.sum()
+        """(cells, rates, weights, labels, direction offsets, settings) of hypotheses drawn from the posterior.
+
+        With the candidate's ``settings``, a hypothesis draws its (cell, class and σ family) from their joint
+        mass; ``settings`` are then (code, model) per hypothesis, else the candidate's own for every one.
+        """
+        if cand.settings:
+            joint = np.stack([np.asarray(v, float) for _, _, v in cand.settings])  # (settings, cells)
+            kinds = [(code, model) for code, model, _ in cand.settings]
+        else:
+            joint, kinds = np.asarray(cand.mass, float)[None, :], [(cand.code, cand.model)]
+        n_cells = joint.shape[1]
+        mass = joint.ravel() / joint.sum()
         n = min(self.n_hypotheses, int(np.count_nonzero(mass > 0)))
         order = np.argsort(-mass)
         keep = order[: max(1, int(np.searchsorted(np.cumsum(mass[order]), 0.999)) + 1)]
@@ -159,6 +179,7 @@ class FollowUpPlanner:
         qcdf = np.cumsum(cand.q_mass) / max(float(np.sum(cand.q_mass)), 1e-300)
         u = (rng.permutation(idx.size) + 0.5) / idx.size
         q = np.exp(np.interp(u, qcdf, np.log(cand.q_grid)))
+        setting, idx = idx // n_cells, idx % n_cells
         cells = cand.cells[idx]
         # the forecast's direction error: each hypothesis flies with one of five offsets (quantiles of N(0, σ))
         from scipy.stats import norm
@@ -170,27 +191,32 @@ class FollowUpPlanner:
 
             tree = STRtree([b.footprint for b in self.buildings])
             hit = tree.query(points(cells), predicate="within")
-            labels = np.array([f"cell{k}" for k in range(idx.size)], dtype=object)
+            labels = np.array([f"cell{int(k)}" for k in idx], dtype=object)  # outside every building: the cell
             for pi, bi in zip(hit[0], hit[1], strict=True):
                 labels[pi] = "b:" + str(self.buildings[int(bi)].id)
         else:
             labels = np.array([f"cell{int(k)}" for k in idx], dtype=object)
-        return cells, q, w, labels, offsets
+        return cells, q, w, labels, offsets, [kinds[int(k)] for k in setting]
 
     def _predict(self, cand: Candidate, hyp, pts: np.ndarray, alt: float) -> np.ndarray:
         """Predicted readings [ppb] (hypotheses, points) of the hypotheses on the points at ``alt``."""
-        cells, q, _, _, offsets = hyp
+        cells, q, _, _, offsets, settings = hyp
         u, frm = self.wind
         n = len(pts)
         out = np.empty((len(cells), n))
         ppb = mole_fraction(1e-3, SPECIES[cand.species].molar_mass, cand.temperature, cand.pressure) * 1e9
+        kind = np.array([f"{code}|{id(model)}" for code, model in settings])
         for off in np.unique(offsets):
-            sel = offsets == off
-            g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
-                               np.full(int(sel.sum()), cand.height), np.full(n, float(u)),
-                               np.full(n, float(frm) + float(off)), stability_label(cand.code).item(),
-                               model=cand.model, min_wind_speed=0.5)
-            out[sel] = (g * ppb).T * q[sel, None]
+            for k in np.unique(kind):
+                sel = (offsets == off) & (kind == k)
+                if not sel.any():
+                    continue
+                code, model = settings[int(np.flatnonzero(sel)[0])]
+                g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
+                                   np.full(int(sel.sum()), cand.height), np.full(n, float(u)),
+                                   np.full(n, float(frm) + float(off)), stability_label(code).item(),
+                                   model=model, min_wind_speed=0.5)
+                out[sel] = (g * ppb).T * q[sel, None]
         return out
 
     # -- candidate legs -----------------------------------------------------------------------------------
@@ -288,7 +314,7 @@ class FollowUpPlanner:
         self.prior_entropy_ = {}
         for c in candidates:
             hyp = self._hypotheses(c, rng)
-            _, _, w, labels, _ = hyp
+            _, _, w, labels, _, _ = hyp
             names, group_of = np.unique(labels.astype(str), return_inverse=True)
             onehot = np.zeros((len(w), len(names)))
             onehot[np.arange(len(w)), group_of] = 1.0

@@ -58,3 +58,17 @@ def test_a_class_read_one_off_keeps_the_truth_inside_the_region(seed):
     assert only_c.stability_weights_ == [(2.0, 1.0)]  # a class the user gives is taken as given
     (wrong,) = only_c.sources_
     assert not wrong.credible90.contains(Point(0.0, 0.0))  # the failure the neighbours prevent
+
+
+def test_the_class_is_kept_jointly_with_the_cell():
+    """The posterior keeps each class's mass per cell (what a follow-up planner draws): in the class B world read as C,
+    the class B cells lie nearer the vent and the class C ones farther upwind, in the tempered and bagged posteriors."""
+    survey = class_b_survey(0)
+    loc = ReadsC(dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
+    (site,) = loc.sources_
+    for post in (loc.posteriors_[0], site.posterior):
+        joint = post.setting_mass
+        assert set(joint) <= {(1.0, 0), (2.0, 0), (3.0, 0)}
+        assert sum(joint.values()) == pytest.approx(post.mass, abs=1e-9)
+        east = {code: float(m @ post.cells[:, 0] / m.sum()) for (code, _), m in joint.items() if m.sum() > 0.05}
+        assert east[2.0] < east[1.0] - 10.0, east  # the narrower class C plume comes from farther upwind

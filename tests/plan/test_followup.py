@@ -61,3 +61,24 @@ def test_impossible_follow_ups_exit_with_the_limit():
         FollowUpPlanner(wind=(3.0, 270.0), budget_min=0.2).fit([candidate()], air)
     with pytest.raises(PlanError, match="no candidate"):
         FollowUpPlanner(wind=(3.0, 270.0)).fit([], air)
+
+
+def test_hypotheses_draw_the_class_with_the_cell():
+    # a source upwind in class B or nearer in class D explains the same crossings: the planner must keep the pairs
+    cand = candidate()
+    rural = sigma_model("briggs_rural")
+    upwind = cand.cells[:, 0] < 0  # the wind blows from the west
+    cand.settings = [(1.0, rural, np.where(upwind, cand.mass, 0.0)), (3.0, rural, np.where(upwind, 0.0, cand.mass))]
+    planner = FollowUpPlanner(wind=(3.0, 270.0), n_hypotheses=80)
+    cells, q, w, labels, offsets, settings = planner._hypotheses(cand, np.random.default_rng(1))
+    codes = np.array([code for code, _ in settings])
+    assert set(codes) == {1.0, 3.0}
+    assert np.all(codes[cells[:, 0] < 0] == 1.0) and np.all(codes[cells[:, 0] >= 0] == 3.0)
+    # each hypothesis's plume is its own class's: on a line 80 m downwind, class B's differs, class D's is the same
+    pts = np.column_stack((np.full(41, 80.0), np.linspace(-100.0, 100.0, 41)))
+    zero = np.zeros_like(offsets)
+    own = planner._predict(cand, (cells, q, w, labels, zero, settings), pts, 10.0)
+    as_d = planner._predict(cand, (cells, q, w, labels, zero, [(3.0, rural)] * len(settings)), pts, 10.0)
+    b = codes == 1.0
+    assert np.allclose(own[~b], as_d[~b])
+    assert not np.allclose(own[b], as_d[b])
