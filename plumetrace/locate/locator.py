@@ -6,8 +6,8 @@ results in attributes ending in ``_``. It orchestrates four jobs, each in its ow
 1. Detect plume events (:class:`plumetrace.detect.PlumeDetector`): backgrounds, noise and events; bin every
    sample of a channel into observations (:mod:`plumetrace.locate.observations`).
 2. Search each channel with hits on its own (the most significant first) on a grid — position × release height
-   × rate, marginalised over wind-direction offsets, Pasquill classes (the σθ class and its neighbours, those the
-   first localised source rules out dropped), σ families and the meander (:mod:`~plumetrace.locate.posterior`,
+   × rate, marginalised over wind-direction offsets, Pasquill classes (the σθ class and its neighbours, in every
+   channel), σ families and the meander (:mod:`~plumetrace.locate.posterior`,
    kernel in :mod:`~plumetrace.locate.grid`). A source is accepted when its Bayes factor against "no source"
    exceeds ``min_log_bayes``; its plume is subtracted and the search repeats up to ``max_sources``; sources of
    one gas found so are then refitted jointly (backfitting: each re-located with the others explained away).
@@ -45,7 +45,6 @@ from plumetrace.physics.species import SPECIES
 from plumetrace.physics.stability import (
     SIGMA_THETA_CENTRES_DEG,
     neighbour_class_weights,
-    screen_class_weights,
     sigma_theta_class_centre,
     sigma_theta_of_window_means,
     stability_class_from_sigma_theta,
@@ -71,8 +70,6 @@ SIGMA_THETA_FACTOR = 2.0
 #: (one-minute means of a 45-minute survey place the class to within about one class: session 12, case 12 of the
 #: follow-up bench read C for a B world).
 ESTIMATED_CLASS_WEIGHT = 0.5
-#: Classes holding less than this share of the first localised source's posterior are not searched again.
-CLASS_SCREEN_MASS = 1e-3
 #: Sites of channels merge within at least this distance [m].
 MIN_MERGE_REACH_M = 10.0
 #: A survey whose positions span more than this (east or north) is refused: the search grid would not fit in memory,
@@ -290,7 +287,6 @@ class SourceLocator:
         self._weak = []
         self._searched: dict[str, list[float]] = {}  # channel → the evidence of each of its searches, in order
         self._skewed: set[str] = set()
-        self._class_screened = False
         self.evidence_ = {}
         self.observations_: dict[str, Observations] = {}
         for k, channel in enumerate(channels + quiet, start=1):
@@ -313,8 +309,6 @@ class SourceLocator:
                 if post is None or post.log_bayes < self.min_log_bayes:
                     break
                 self.posteriors_.append(post)
-                if self._screen_classes(post):
-                    coarse = None  # its pass used the central class of before
                 found.append((post.east, post.north))
                 residual = self.search_.subtract(residual, post, self.subtract_error)
             mine = [p for p in self.posteriors_ if p.channel == channel]
@@ -372,20 +366,6 @@ class SourceLocator:
         else:
             code = 3.0
         return str(stability_label(code)), [(code, 1.0)]
-
-    def _screen_classes(self, post) -> bool:
-        """After the survey's first localised source, the classes its data rule out go (True: the central changed).
-
-        The class is one property of the survey's air (:func:`~plumetrace.physics.stability.screen_class_weights`).
-        """
-        weights = self.stability_weights_
-        if (len(weights) < 2 or self._class_screened or not post.cells.size
-                or (self.max_credible_radius and post.credible_radius() > self.max_credible_radius)):
-            return False
-        self._class_screened = True
-        self.stability_weights_ = self.search_.stability_weights = screen_class_weights(
-            weights, post.class_mass(), CLASS_SCREEN_MASS)
-        return self.stability_weights_[0][0] != weights[0][0]
 
     def _meander_sd(self) -> float | None:
         """σ of the per-block direction offsets [deg]: given, or ``auto`` from the survey's wind variability.

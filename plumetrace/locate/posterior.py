@@ -615,11 +615,10 @@ class GridSearch:
         log_prior_h = -np.log(heights.size)
         acc = np.full((replicates, x.size), -np.inf)
         by_setting: dict = {}
-        configs = post.config.get("configs") or self.configs()  # a posterior searched before a class screen
+        configs = post.config.get("configs") or self.configs()
         config_mass = post.config.get("config_mass") or [1.0] * len(configs)
-        classes = {code for code, _ in self.stability_weights}  # a class screened out since is out for every gas
         for (offset, code, m, weight), cm in zip(configs, config_mass, strict=True):
-            if cm < BAG_MIN_CONFIG_MASS or code not in classes:
+            if cm < BAG_MIN_CONFIG_MASS:
                 continue  # a configuration the tempered posterior all but rules out
             d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights, tabulated=True)
             lq = log_integral_over_rate(d)  # (replicate, cell, height)

@@ -396,20 +396,3 @@ def neighbour_class_weights(code: float, weight: float) -> list[tuple[float, flo
     ws = [(code, weight)] + [(k, 0.5 * (1.0 - weight)) for k in (code - 1.0, code + 1.0) if 0.0 <= k <= 5.0]
     total = sum(w for _, w in ws)
     return [(k, w / total) for k, w in ws]
-
-
-def screen_class_weights(weights, mass, min_mass: float) -> list[tuple[float, float]]:
-    """Class prior weights without the classes whose posterior ``mass`` is under ``min_mass``.
-
-    ``weights``: (class code, prior weight) pairs; ``mass``: class code → posterior probability from the data of
-    one strong plume. The kept classes keep their prior weights (renormalised) — the plume only rules classes out,
-    so its evidence is not counted twice for the other gases — and the most probable comes first.
-
-    >>> screen_class_weights([(3.0, 0.5), (2.0, 0.25), (4.0, 0.25)], {3.0: 0.3, 2.0: 0.7, 4.0: 1e-9}, 1e-3)
-    [(2.0, 0.3333333333333333), (3.0, 0.6666666666666666)]
-    """
-    keep = sorted(((c, w) for c, w in weights if mass.get(c, 0.0) >= min_mass), key=lambda cw: -mass[cw[0]])
-    if not keep:
-        return list(weights)
-    total = sum(w for _, w in keep)
-    return [(c, w / total) for c, w in keep]

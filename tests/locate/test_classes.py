@@ -1,5 +1,4 @@
-"""The Pasquill class read from σθ is uncertain: the locator marginalises it with its neighbours and lets the first
-localised plume rule classes out for the rest of the survey."""
+"""The Pasquill class read from σθ is uncertain: the locator marginalises it with its neighbours in every channel."""
 
 import math
 
@@ -7,8 +6,7 @@ import pytest
 from shapely.geometry import Point
 
 from plumetrace.locate import SourceLocator
-from plumetrace.locate.locator import CLASS_SCREEN_MASS
-from plumetrace.physics.stability import neighbour_class_weights, screen_class_weights
+from plumetrace.physics.stability import neighbour_class_weights
 from tests.locate.tracks import gas_survey
 
 WIND = (3.0, 270.0)
@@ -28,30 +26,25 @@ class ReadsC(SourceLocator):
         return "C", neighbour_class_weights(2.0, 0.5)
 
 
-def test_class_weights_sum_to_one_and_screening_keeps_the_prior_of_what_is_left():
+def test_class_weights_sum_to_one():
     for code in range(6):
         w = neighbour_class_weights(float(code), 0.5)
         assert w[0][0] == code and math.isclose(sum(x for _, x in w), 1.0)
         assert all(abs(c - code) <= 1 for c, _ in w) and len(w) == (2 if code in (0, 5) else 3)
-    w = neighbour_class_weights(2.0, 0.5)
-    assert screen_class_weights(w, {2.0: 0.2, 1.0: 0.8, 3.0: 0.0}, 1e-3) == [(1.0, 1 / 3), (2.0, 2 / 3)]
-    assert screen_class_weights(w, {}, 1e-3) == w  # nothing to go on: the prior stays
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_class_read_one_off_keeps_the_truth_inside_the_region(seed):
     """Transects 30 m apart see a class B plume from (0, 0) almost as well as a narrower class C plume from 30 m
     upwind (under 1.5 nats apart at 150 nats): one class, read wrong, gives a confident region without the vent;
-    the class and its neighbours give a wider one that holds it (and the first plume screens the classes)."""
+    the class and its neighbours give a wider one that holds it."""
     survey = class_b_survey(seed)
     loc = ReadsC(dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
     first = loc.posteriors_[0]
-    mass = first.class_mass()
-    assert set(mass) == {1.0, 2.0, 3.0} and mass[1.0] > 0.1  # every class of the prior searched; B keeps weight
-    kept = {c for c, m in mass.items() if m >= CLASS_SCREEN_MASS}
-    assert set(dict(loc.stability_weights_)) == kept  # the classes the first plume rules out go ...
-    second = next(p for p in loc.posteriors_ if p.channel != first.channel)
-    assert set(second.class_mass()) == set(dict(loc.stability_weights_))  # ... and not searched again
+    assert first.class_mass()[1.0] > 0.1  # B keeps weight
+    for post in loc.posteriors_:  # every class of the prior weighed in every channel
+        assert set(post.class_mass()) == {1.0, 2.0, 3.0}
+    assert loc.stability_weights_ == neighbour_class_weights(2.0, 0.5)
     (site,) = loc.sources_
     assert site.credible90.contains(Point(0.0, 0.0)), (site.east, site.north, site.credible90_radius_m)
     only_c = SourceLocator(stability="C", dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
