@@ -65,3 +65,24 @@ def test_the_class_is_kept_jointly_with_the_cell():
         assert sum(joint.values()) == pytest.approx(post.mass, abs=1e-9)
         east = {code: float(m @ post.cells[:, 0] / m.sum()) for (code, _), m in joint.items() if m.sum() > 0.05}
         assert east[2.0] < east[1.0] - 10.0, east  # the narrower class C plume comes from farther upwind
+
+
+def test_the_fine_level_configuration_screen_changes_no_posterior(monkeypatch):
+    """The fine level refines only the configurations holding ≥ 1e-6 of the posterior on every other cell: the
+    posterior, its evidence and each class's mass are those of refining every configuration."""
+    import numpy as np
+
+    import plumetrace.locate.posterior as posterior
+
+    survey = class_b_survey(1)
+    cut = posterior.FINE_MIN_CONFIG_MASS
+    fast = ReadsC(dispersion=("briggs_rural", "briggs_urban"), max_sources=1, calibrate=False).fit(survey)
+    monkeypatch.setattr(posterior, "FINE_MIN_CONFIG_MASS", 0.0)
+    full = ReadsC(dispersion=("briggs_rural", "briggs_urban"), max_sources=1, calibrate=False).fit(survey)
+    assert len(fast.posteriors_) == len(full.posteriors_) == 2
+    for a, b in zip(fast.posteriors_, full.posteriors_, strict=True):
+        assert np.sum(np.array(a.config["config_mass"]) < cut) > 0  # some were left out
+        assert a.log_bayes == pytest.approx(b.log_bayes, abs=1e-4)
+        assert np.allclose(a.mass, b.mass, atol=1e-5) and (a.east, a.north) == (b.east, b.north)
+        for code, m in b.class_mass().items():
+            assert a.class_mass()[code] == pytest.approx(m, abs=1e-5)
