@@ -40,6 +40,7 @@ from plumetrace.locate.grid import (
     table_origin,
     unit_prediction,
 )
+from plumetrace.locate.levels import children, every_other, lattice, log_integral_over_rate, screen_configs
 from plumetrace.locate.observations import Observations, changed_observations
 from plumetrace.locate.rates import wls_rate
 from plumetrace.numerics import log_sum_exp
@@ -53,10 +54,6 @@ MAX_COARSE_CELLS = 24
 #: Mass of the coarse posterior whose cells are refined, and of the middle level's kept for the fine level.
 COARSE_KEEP_MASS = 0.99
 MID_KEEP_MASS = 0.995
-#: The fine level leaves out the configurations holding less than this share of the posterior on a sparser lattice
-#: (the middle level, or every other fine cell); they keep that share in ``config["config_mass"]``, which the class
-#: screen and the bag read.
-FINE_MIN_CONFIG_MASS = 1e-6
 #: Fewer binned observations than this carry no localisable source.
 MIN_OBSERVATIONS = 10
 #: The rate posterior is refined on this many log-spaced rates, from at most this many of the most probable
@@ -70,28 +67,6 @@ RATE_POSTERIOR_PICKS = 60
 BAG_MIN_CONFIG_MASS = 1e-20
 #: Likelihood tables (one per observations and rate step) a :class:`GridSearch` keeps for its next passes.
 TABLES_KEPT = 4
-
-
-def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
-    """Log ∫ exp(f) dk over the last axis (steps of the rate grid), f sampled on the grid.
-
-    Where the likelihood in log Q is narrower than the grid step, a plain sum favours cells whose best rate
-    happens to fall on a grid point; a parabola through the best point and its neighbours (Laplace's method)
-    gives the integral instead. Broad profiles keep the sum (the two agree there).
-    """
-    n = delta.shape[-1]
-    k = np.clip(np.argmax(delta, axis=-1), 1, n - 2)
-    f0 = np.take_along_axis(delta, k[..., None], -1)[..., 0]
-    fm = np.take_along_axis(delta, (k - 1)[..., None], -1)[..., 0]
-    fp = np.take_along_axis(delta, (k + 1)[..., None], -1)[..., 0]
-    a = 0.5 * (fm - 2.0 * f0 + fp)
-    b = 0.5 * (fp - fm)
-    summed = log_sum_exp(delta, axis=-1)
-    sharp = a < -0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        peak = f0 - b * b / (4.0 * a)
-        laplace = peak + 0.5 * np.log(np.pi / -a)
-    return np.where(sharp, laplace, summed)
 
 
 @dataclass
@@ -189,36 +164,6 @@ class EvidenceMap:
     def log_bayes(self) -> float:
         """Evidence of the whole mapped area under a uniform prior (log of the mean Bayes factor)."""
         return float(log_sum_exp(self.log_bf.astype(np.float64)) - math.log(self.log_bf.size))
-
-
-def _children(parents: np.ndarray, parent_step: float, child_step: float):
-    """Centres of the child cells (side ``child_step``) tiling square parent cells centred at ``parents``."""
-    sub = int(round(parent_step / child_step))
-    offs = (np.arange(sub) + 0.5) * child_step - parent_step / 2
-    x = (parents[:, 0][:, None, None] + offs[None, :, None] + 0 * offs[None, None, :]).ravel()
-    y = (parents[:, 1][:, None, None] + 0 * offs[None, :, None] + offs[None, None, :]).ravel()
-    return x, y
-
-
-def _screen_configs(lq: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """The configurations a level's posterior keeps, and the share of each of the others (0 for those kept).
-
-    ``lq`` is a level's log posterior (configuration, cell, height; the rate integrated out); kept are the
-    configurations holding at least :data:`FINE_MIN_CONFIG_MASS` of it (at least the most probable one).
-    """
-    share = np.exp(log_sum_exp(lq, axis=(1, 2)) - log_sum_exp(lq))
-    keep = share >= FINE_MIN_CONFIG_MASS
-    if not keep.any():
-        keep[int(np.argmax(share))] = True
-    return [int(i) for i in np.flatnonzero(keep)], np.where(keep, 0.0, share)
-
-
-def lattice(x0: float, x1: float, y0: float, y1: float, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Centres of square cells of side ``step`` [m] tiling the box from (x0, y0) [m]."""
-    xs = np.arange(x0 + step / 2, x1, step)
-    ys = np.arange(y0 + step / 2, y1, step)
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    return gx.ravel(), gy.ravel()
 
 
 @dataclass
@@ -498,7 +443,7 @@ class GridSearch:
         configs = self.configs()
 
         def level(parents, parent_step, child_step):
-            x, y = _children(parents, parent_step, child_step)
+            x, y = children(parents, parent_step, child_step)
             inside = (x > x0) & (x < x1) & (y > y0) & (y < y1)
             return self._excluded(x[inside], y[inside], exclude)
 
@@ -521,20 +466,18 @@ class GridSearch:
             order = np.argsort(-mid_mass)
             n_keep = int(np.searchsorted(np.cumsum(mid_mass[order]), MID_KEEP_MASS)) + 1
             centres = np.column_stack((mx[order[:n_keep]], my[order[:n_keep]]))
-            active, pruned_mass = _screen_configs(lq_mid)
+            active, pruned_mass = screen_configs(lq_mid)
             fx, fy = level(centres, 2 * step, step)
             lp = evaluate(fx, fy, step, active)
         else:
             # every configuration on every other cell of the fine lattice (a quarter of the cells); those holding
-            # at least FINE_MIN_CONFIG_MASS of the posterior there on the rest
+            # at least FINE_MIN_CONFIG_MASS (plumetrace.locate.levels) of the posterior there on the rest
             log_bayes = None
             fx, fy = level(centres, self.coarse_resolution, step)
-            ix = np.round((fx - fx.min()) / step).astype(np.int64)
-            iy = np.round((fy - fy.min()) / step).astype(np.int64)
-            sub = (ix % 2 == 0) & (iy % 2 == 0)
+            sub = every_other(fx, fy, step)
             if len(configs) > 1 and sub.any() and not sub.all():
                 lp_sub = evaluate(fx[sub], fy[sub], step, every)
-                active, pruned_mass = _screen_configs(log_integral_over_rate(lp_sub))
+                active, pruned_mass = screen_configs(log_integral_over_rate(lp_sub))
                 lp = np.empty((len(active), fx.size) + lp_sub.shape[2:])
                 lp[:, sub] = lp_sub[active]
                 lp[:, ~sub] = evaluate(fx[~sub], fy[~sub], step, active)

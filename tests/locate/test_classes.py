@@ -72,7 +72,7 @@ def test_the_fine_level_configuration_screen_changes_no_posterior(monkeypatch):
     posterior, its evidence and each class's mass are those of refining every configuration."""
     import numpy as np
 
-    import plumetrace.locate.posterior as posterior
+    import plumetrace.locate.levels as posterior
 
     survey = class_b_survey(1)
     cut = posterior.FINE_MIN_CONFIG_MASS
