@@ -205,18 +205,15 @@ class FollowUpPlanner:
         n = len(pts)
         out = np.empty((len(cells), n))
         ppb = mole_fraction(1e-3, SPECIES[cand.species].molar_mass, cand.temperature, cand.pressure) * 1e9
-        kind = np.array([f"{code}|{id(model)}" for code, model in settings])
-        for off in np.unique(offsets):
-            for k in np.unique(kind):
-                sel = (offsets == off) & (kind == k)
-                if not sel.any():
-                    continue
-                code, model = settings[int(np.flatnonzero(sel)[0])]
-                g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
-                                   np.full(int(sel.sum()), cand.height), np.full(n, float(u)),
-                                   np.full(n, float(frm) + float(off)), stability_label(code).item(),
-                                   model=model, min_wind_speed=0.5)
-                out[sel] = (g * ppb).T * q[sel, None]
+        groups: dict = {}  # one forward-model call per (direction offset, class, σ family)
+        for i, (off, (code, model)) in enumerate(zip(offsets, settings, strict=True)):
+            groups.setdefault((float(off), float(code), id(model)), (model, []))[1].append(i)
+        for (off, code, _), (model, members) in groups.items():
+            sel = np.array(members)
+            g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
+                               np.full(sel.size, cand.height), np.full(n, float(u)), np.full(n, float(frm) + off),
+                               stability_label(code).item(), model=model, min_wind_speed=0.5)
+            out[sel] = (g * ppb).T * q[sel, None]
         return out
 
     # -- candidate legs -----------------------------------------------------------------------------------
