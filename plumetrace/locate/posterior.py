@@ -26,7 +26,6 @@ import numpy as np
 from shapely.geometry import box
 from shapely.ops import unary_union
 
-from plumetrace.locate.calibration import BAG_BLOCK_S, BAG_REPLICATES, bagged_mass, block_groups, bootstrap_weights
 from plumetrace.locate.grid import (
     ALPHA,
     NU,
@@ -60,11 +59,6 @@ MIN_OBSERVATIONS = 10
 #: (configuration, cell, height) triples holding 99 % of the mass.
 RATE_GRID_POINTS = 300
 RATE_POSTERIOR_PICKS = 60
-#: The bagged posterior leaves out the (wind offset, class, σ family) configurations holding less than this share of
-#: the tempered posterior (46 nats below the total). Re-weighing the blocks of a long survey shifts a
-#: configuration's log-likelihood by tens of nats: cut at 1e-3 or 1e-6, replicates revived the cut configurations and
-#: regions shrank (tests/locate/test_bagging.py, test_calibration.py).
-BAG_MIN_CONFIG_MASS = 1e-20
 #: Likelihood tables (one per observations and rate step) a :class:`GridSearch` keeps for its next passes.
 TABLES_KEPT = 4
 
@@ -527,54 +521,6 @@ class GridSearch:
                     "config_mass": config_mass.tolist(), "configs": configs},
             setting_mass=setting_mass,
         )
-
-    # -- bagged posterior (calibration) --------------------------------------------------------------------
-    def bagged(self, obs: Observations, post: ChannelPosterior, rng: np.random.Generator, exclude=(),
-               replicates: int = BAG_REPLICATES, block_s: float = BAG_BLOCK_S) -> ChannelPosterior:
-        """``post`` with its position posterior replaced by the bagged one (:mod:`~plumetrace.locate.calibration`).
-
-        The replicates are evaluated on ``post``'s fine cells and a disc around its mode (twice its 90 % radius,
-        30–120 m), so that a replicate whose mode moves beyond the tempered posterior's region is still counted.
-        The mode, evidence, rate and configuration stay ``post``'s; ``config["credible90_radius_tempered_m"]``
-        keeps the tempered posterior's 90 % radius. Configurations holding under :data:`BAG_MIN_CONFIG_MASS` of
-        ``post`` are left out.
-        """
-        if not post.cells.size:
-            return post
-        meander = self.meander(obs) or meander_blocks(obs.time, obs.platform, block_s, 0.0, 1)
-        groups = block_groups(obs.time, obs.platform, meander.order, meander.starts, block_s)
-        n_groups = int(groups.max()) + 1
-        weights = bootstrap_weights(n_groups, replicates, rng)[:, groups]
-        step = post.resolution
-        tempered_radius = post.credible_radius()
-        radius = float(np.clip(2.0 * tempered_radius, 30.0, 120.0))
-        k = int(math.ceil(radius / step))
-        ii, jj = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
-        disc = np.hypot(ii, jj) * step <= radius
-        ring = np.column_stack((post.east + ii[disc] * step, post.north + jj[disc] * step))
-        cells = np.unique(np.round(np.vstack((post.cells, ring)), 3), axis=0)
-        x, y = self._excluded(cells[:, 0], cells[:, 1], exclude)
-        heights = np.asarray(self.heights, float)
-        log_prior_h = -np.log(heights.size)
-        acc = np.full((replicates, x.size), -np.inf)
-        by_setting: dict = {}
-        configs = post.config.get("configs") or self.configs()
-        config_mass = post.config.get("config_mass") or [1.0] * len(configs)
-        for (offset, code, m, weight), cm in zip(configs, config_mass, strict=True):
-            if cm < BAG_MIN_CONFIG_MASS:
-                continue  # a configuration the tempered posterior all but rules out
-            d, _ = self._loglik(x, y, heights, obs, offset, code, m, self.q_grid, meander, weights, tabulated=True)
-            lq = log_integral_over_rate(d)  # (replicate, cell, height)
-            term = log_sum_exp(lq, axis=2) + math.log(weight) + log_prior_h
-            acc = np.logaddexp(acc, term)
-            key = (float(code), int(m))
-            by_setting[key] = np.logaddexp(by_setting.get(key, -np.inf), term)
-        norm = log_sum_exp(acc, axis=1)[:, None]  # each replicate's posterior normalised, then averaged
-        config = {**post.config, "credible90_radius_tempered_m": tempered_radius, "bag_replicates": replicates,
-                  "bag_blocks": n_groups}
-        return ChannelPosterior(**{**post.__dict__, "cells": np.column_stack((x, y)), "mass": bagged_mass(acc),
-                                   "config": config, "setting_mass": {
-                                       k: np.mean(np.exp(v - norm), axis=0) for k, v in by_setting.items()}})
 
     def _rate_posterior(self, obs, fx, fy, heights, configs, lq, total, meander):
         """Posterior of the rate on a fine grid, from the (config, cell, height) triples holding 99 % of the mass."""

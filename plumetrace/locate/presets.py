@@ -11,7 +11,8 @@ estimate for the same survey. The campaign preset adds only what fusion across s
     Evidence maps on a 25 m campaign lattice for the channels in which no source was accepted (repeated
     surveys add weak evidence up), and a survey accepts a source on its own only at the fusion's confirmation
     threshold (10 nats, :class:`plumetrace.fuse.SiteFuser`): weaker evidence goes to the maps, so a single
-    survey never confirms on less than fusion would.
+    survey never confirms on less than fusion would. For the same reason a candidate is not promoted by the other
+    gases at its position (``co_emission``): the fuser weighs the gases and the surveys of a site together.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 #: Preset name → keyword arguments of :class:`~plumetrace.locate.SourceLocator` (on top of its defaults).
 PRESETS: dict[str, dict] = {
     "survey": {},
-    "campaign": {"evidence_resolution": 25.0, "min_log_bayes": 10.0},
+    "campaign": {"evidence_resolution": 25.0, "min_log_bayes": 10.0, "co_emission": False},
 }
 DEFAULT_PRESET = "survey"
 CAMPAIGN_PRESET = "campaign"

@@ -254,6 +254,47 @@ def stability_class_turner(
     return pasquill_class(wind_speed, period, ins, cloud_cover_octas)
 
 
+def admissible_classes(wind_speed_10m: float, period: str) -> NDArray[np.bool_]:
+    """Pasquill classes A … F that Pasquill's table allows at a 10 m wind speed in a period of the day, any sky.
+
+    Parameters
+    ----------
+    wind_speed_10m : float
+        Surface wind speed at 10 m [m s⁻¹].
+    period : str
+        ``"day"`` (any of the three insolation columns), ``"night"`` (either night column), ``"transition"``
+        (the hour before or after night: class D) or ``"unknown"`` (every column).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (6,)
+        True for each class of the wind speed's row of the table in the period's columns; an intermediate cell
+        (A–B) admits both classes; D is always admitted (overcast skies by day or night, Pasquill's notes).
+
+    Notes
+    -----
+    The table of :func:`pasquill_class` (Pasquill 1961 as tabulated by NOAA READY; docs/methods.md §2). A class
+    read from turbulence (σθ) of a short record is uncertain; the wind speed and the sun bound it: at 4 m s⁻¹ by
+    day, only B, C or (overcast) D.
+
+    >>> admissible_classes(4.0, "day").tolist()
+    [False, True, True, True, False, False]
+    >>> admissible_classes(4.0, "night").tolist()
+    [False, False, False, True, True, False]
+    """
+    if period not in ("day", "night", "transition", "unknown"):
+        raise ValueError(f"unknown period {period!r}; expected day, night, transition or unknown")
+    if not np.isfinite(wind_speed_10m):
+        return np.ones(6, dtype=bool)
+    column = {"day": [0, 1, 2], "night": [3, 4], "transition": [], "unknown": [0, 1, 2, 3, 4]}[period]
+    row = int(np.searchsorted(_WIND_EDGES, wind_speed_10m, side="right"))
+    out = np.zeros(6, dtype=bool)
+    out[3] = True
+    for code in _TABLE_ARRAY[column, row]:
+        out[int(np.floor(code))] = out[int(np.ceil(code))] = True
+    return out
+
+
 # --- σθ method (EPA-454/R-99-005 §6.4; NOAA class centres) -----------------------------------------------
 #: σθ class centres A … F [degrees] (NOAA READY; the boundaries of EPA-454/R-99-005 Table 6-8): the one table of
 #: them in plumetrace.

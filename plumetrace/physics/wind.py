@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from plumetrace.physics.stability import stability_code
+from plumetrace.physics.stability import admissible_classes, stability_code
 
 #: ISC3 / Irwin (1979) power-law exponents for classes A..F.
 POWER_LAW_EXPONENTS = {
@@ -163,3 +163,40 @@ def wind_axes(wind_from_deg: float) -> tuple[NDArray[np.float64], NDArray[np.flo
     """
     th = np.deg2rad(float(wind_from_deg))
     return np.array([-np.sin(th), -np.cos(th)]), np.array([np.cos(th), -np.sin(th)])
+
+
+def bounded_class_weights(weights: list[tuple[float, float]], wind_speed: float, height: float, period: str,
+                          inadmissible_weight: float = 0.1) -> list[tuple[float, float]]:
+    """A prior over Pasquill classes (e.g. read from σθ) weighed with what the wind speed and the sun allow.
+
+    Parameters
+    ----------
+    weights : list of (class code, weight)
+        The prior (codes 0–5 for A–F), e.g. :func:`neighbour_class_weights`.
+    wind_speed : float
+        Mean wind speed measured at ``height`` [m s⁻¹].
+    height : float
+        Height of the measurement above ground [m] (floored at 2 m); the speed is brought to 10 m with each
+        class's ISC3 rural power law (:func:`power_law_exponent`).
+    period : str
+        ``"day"``, ``"night"``, ``"transition"`` or ``"unknown"`` (:func:`plumetrace.physics.stability.day_period`).
+    inadmissible_weight : float
+        Factor on the weight of a class
+        :func:`plumetrace.physics.stability.admissible_classes` does not allow (the table is a guide, not a
+        law: 0.1 keeps such a class in the marginal).
+
+    Returns
+    -------
+    list of (class code, weight)
+        Normalised, most probable class first.
+
+    >>> bounded_class_weights([(4.0, 0.5), (3.0, 0.25), (5.0, 0.25)], 4.4, 20.0, "day")[0][0]
+    3.0
+    """
+    out = []
+    for code, w in weights:
+        u10 = float(wind_speed_power_law(wind_speed, max(height, 2.0), 10.0, power_law_exponent(code, "rural")))
+        ok = bool(admissible_classes(u10, period)[int(round(code))])
+        out.append((code, w * (1.0 if ok else inadmissible_weight)))
+    total = sum(w for _, w in out)
+    return sorted(((c, w / total) for c, w in out), key=lambda cw: -cw[1])

@@ -86,3 +86,14 @@ def test_the_fine_level_configuration_screen_changes_no_posterior(monkeypatch):
         assert np.allclose(a.mass, b.mass, atol=1e-5) and (a.east, a.north) == (b.east, b.north)
         for code, m in b.class_mass().items():
             assert a.class_mass()[code] == pytest.approx(m, abs=1e-5)
+
+
+def test_class_bounds_weigh_the_sigma_theta_class_with_the_wind_and_the_sun():
+    """A steady wind reads σθ as class F; at 4 m/s at 15 m on a late-May night Pasquill allows only D or E."""
+    survey = class_b_survey(0)  # night (20:26 UTC at 52° N, 5° E), wind 3 m/s at 15 m: F allowed at that speed
+    assert SourceLocator()._stability(survey)[1][0][0] == 5.0
+    fast = gas_survey(0, {"acetone": []}, 1.0, (4.0, 270.0), "D", "fast.csv")
+    label, weights = SourceLocator(class_bounds=True)._stability(fast)
+    f, e = 2 / 3, 1 / 3  # F at the end of the scale: its one neighbour E takes the other's share
+    assert label == "E" and dict(weights)[5.0] == pytest.approx(0.1 * f / (0.1 * f + e))
+    assert SourceLocator()._stability(fast)[1] == neighbour_class_weights(5.0, 0.5)  # off by default

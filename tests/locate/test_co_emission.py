@@ -1,10 +1,13 @@
 """Co-emission: a source's other gases, each too weak alone, add their evidence at the position they share."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
+from plumetrace.detect.signatures import load_source_classes
 from plumetrace.locate import SourceLocator
+from plumetrace.locate.co_emission import co_emission_prior
 from tests.locate import tracks
 
 WIND = (4.0, 270.0)
@@ -54,3 +57,26 @@ def test_source_free_gases_stay_source_free():
     for seed in (0, 1):
         loc = _fit(gas_survey(seed, {"acetone": [], "toluene": [], "methanol": []}))
         assert loc.sources_ == []
+
+
+def test_the_co_emission_prior_comes_from_the_source_class_library():
+    lib = load_source_classes()
+    assert co_emission_prior("toluene", "tetrachloroethylene", lib) == pytest.approx(0.05)  # no class emits both
+    assert co_emission_prior("acetone", "toluene", lib) == pytest.approx(0.95)  # paint shop and lab both do
+    # the lab emits dichloromethane with presence 0.6; of the acetone emitters, half are labs
+    assert co_emission_prior("acetone", "dichloromethane", lib) == pytest.approx(0.9 * 0.5 * 0.6 + 0.05)
+    assert co_emission_prior("xenon", "acetone", lib) == pytest.approx(0.5)  # a gas no class emits: no opinion
+    one = {"solvent_store": replace(lib["paint_shop"], key="solvent_store")}
+    assert co_emission_prior("toluene", "acetone", one) == pytest.approx(0.95)
+
+
+def test_the_bagged_region_of_a_joint_source_weighs_the_other_gas():
+    """The promoted source's reported region is bagged over its own gas with the other gas's support held fixed."""
+    survey = gas_survey(0, {"acetone": [((0.0, 0.0, 5.0), 0.022)], "toluene": [((0.0, 0.0, 5.0), 0.033)]})
+    loc = _fit(survey)
+    post = next(p for p in loc.posteriors_ if p.config.get("co_emission_term") is not None)
+    assert len(post.config["co_emission_term"]) == len(post.config["co_emission_cells"])
+    alone = replace(post, config={k: v for k, v in post.config.items() if not k.startswith("co_emission_")})
+    with_term, without = loc._bagged(post), loc._bagged(alone)
+    assert with_term.credible_radius() < without.credible_radius()
+    assert loc.sources_[0].credible90_radius_m == pytest.approx(with_term.credible_radius())

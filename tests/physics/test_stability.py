@@ -99,3 +99,35 @@ def test_codes_round_trip():
     with pytest.raises(ValueError):
         stability_code(7)
     assert np.isnan(stability_class_from_sigma_theta(np.nan))
+
+
+@pytest.mark.parametrize("speed", sorted(TABLE))
+def test_admissible_classes_are_the_table_row_and_d(speed):
+    """Every class of the row's day (or night) cells, both halves of an intermediate cell, and D (overcast)."""
+    from plumetrace.physics.stability import admissible_classes
+
+    for period, cells in (("day", TABLE[speed][:3]), ("night", TABLE[speed][3:])):
+        expected = {"D"} | {part for cell in cells for part in cell.split("-")}
+        got = {"ABCDEF"[k] for k in np.flatnonzero(admissible_classes(speed, period))}
+        assert got == expected, (speed, period)
+    assert {"ABCDEF"[k] for k in np.flatnonzero(admissible_classes(speed, "transition"))} == {"D"}
+    assert admissible_classes(speed, "unknown").sum() >= admissible_classes(speed, "day").sum()
+    with pytest.raises(ValueError, match="period"):
+        admissible_classes(speed, "dusk")
+
+
+def test_the_wind_and_the_sun_bound_a_class_read_from_sigma_theta():
+    """σθ read E at 4.4 m/s measured at 20 m by day (Pasquill allows B, C or D): D becomes the most probable."""
+    from plumetrace.physics.stability import neighbour_class_weights
+    from plumetrace.physics.wind import bounded_class_weights
+
+    prior = neighbour_class_weights(4.0, 0.5)
+    day = dict(bounded_class_weights(prior, 4.4, 20.0, "day"))
+    assert max(day, key=day.get) == 3.0 and day[3.0] == pytest.approx(0.25 / (0.25 + 0.05 + 0.025))
+    assert sum(day.values()) == pytest.approx(1.0)
+    night = dict(bounded_class_weights(prior, 4.4, 20.0, "night"))  # D and E allowed: only F loses
+    assert night[4.0] == pytest.approx(0.5 / 0.775) and night[5.0] == pytest.approx(0.025 / 0.775)
+    # time unknown: any column of the row, and F is in none of them at this speed
+    assert dict(bounded_class_weights(prior, 4.4, 20.0, "unknown")) == pytest.approx(night)
+    # a calm night allows F: the prior unchanged
+    assert dict(bounded_class_weights(prior, 1.0, 20.0, "night")) == pytest.approx(dict(prior))
