@@ -43,12 +43,14 @@ still runs them):
 * ``co-emission-cost``: the locator with and without co-emission, alternated in one process, on three scenarios.
 * ``class-neighbours``: the whole suite with co-emission and the Pasquill class marginalised over the σθ class
   (weight ½) and its two neighbours (¼ each), against co-emission alone and the default (session 12).
+* ``co-emission-bounds``: the whole suite three ways (session 15): co-emission off (session 14's default), the
+  default (co-emission on, its prior from the source-class library), and the default with ``class_bounds``.
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
-          co-emission-cost
+          co-emission-cost, co-emission-bounds
 """
 
 from __future__ import annotations
@@ -678,6 +680,23 @@ def class_neighbours() -> None:
     accuracy.SourceLocator = SourceLocator
 
 
+def co_emission_bounds() -> None:
+    """The suite with co-emission off, the default, and the default with class bounds (session 15)."""
+    import json
+
+    import plumetrace.bench.accuracy as accuracy
+
+    keys = ("targets_found", "found_observable", "found_encountered", "false_sites", "localisation_error_median_m",
+            "building_top1", "credible90_coverage", "median_seconds_locate")
+    for name, params in (("co-emission off", {"co_emission": False}), ("default", None),
+                         ("class bounds", {"class_bounds": True})):
+        report = accuracy.run_accuracy(progress=False, locator_params=params)
+        print(name, json.dumps({k: report["localisation"][k] for k in keys}), f"{report['seconds']:.0f} s",
+              flush=True)
+        for row in report["scenarios"]:
+            print("  ", row["scenario"], json.dumps(row.get("localisation")))
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -685,7 +704,7 @@ def main() -> None:
                                      "calibrate-cost", "particles",
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
-                                     "co-emission-cost"])
+                                     "co-emission-cost", "co-emission-bounds"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
@@ -693,7 +712,8 @@ def main() -> None:
               "lag-suite": lag_suite,
               "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
               "kernel": kernel, "speed-parts": speed_parts, "class-mix": class_mix,
-              "class-neighbours": class_neighbours, "co-emission-cost": co_emission_cost}
+              "class-neighbours": class_neighbours, "co-emission-cost": co_emission_cost,
+              "co-emission-bounds": co_emission_bounds}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

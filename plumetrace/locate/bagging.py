@@ -16,7 +16,7 @@ import numpy as np
 
 from plumetrace.locate.calibration import BAG_BLOCK_S, BAG_REPLICATES, bagged_mass, block_groups, bootstrap_weights
 from plumetrace.locate.grid import meander_blocks
-from plumetrace.locate.levels import log_integral_over_rate
+from plumetrace.locate.levels import cell_keys, log_integral_over_rate
 from plumetrace.locate.observations import Observations
 from plumetrace.locate.posterior import ChannelPosterior, GridSearch
 from plumetrace.numerics import log_sum_exp
@@ -52,10 +52,9 @@ def cell_term(cells: np.ndarray, known_cells: np.ndarray, known_term: np.ndarray
     >>> cell_term(np.array([[0.0, 5.0], [9.0, 9.0]]), np.array([[0.0, 5.0]]), np.array([2.0])).tolist()
     [2.0, 2.0]
     """
-    lookup = {(round(float(a), 3), round(float(b), 3)): float(v)
-              for (a, b), v in zip(known_cells, known_term, strict=True)}
+    lookup = dict(zip(cell_keys(known_cells), np.asarray(known_term, float).tolist(), strict=True))
     floor = float(np.min(known_term)) if len(known_term) else 0.0
-    return np.array([lookup.get((round(float(a), 3), round(float(b), 3)), floor) for a, b in cells])
+    return np.array([lookup.get(k, floor) for k in cell_keys(cells)])
 
 
 def bagged(search: GridSearch, obs: Observations, post: ChannelPosterior, rng: np.random.Generator, exclude=(),

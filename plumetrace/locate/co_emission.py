@@ -14,6 +14,7 @@ import numpy as np
 from plumetrace.detect.signatures import SourceClass
 from plumetrace.io.survey import Survey
 from plumetrace.locate.bagging import bag_cells
+from plumetrace.locate.levels import cell_keys
 from plumetrace.locate.observations import BROADBAND, Observations
 from plumetrace.locate.posterior import MIN_OBSERVATIONS, ChannelPosterior, GridSearch, log_integral_over_rate
 from plumetrace.numerics import log_sum_exp
@@ -140,7 +141,7 @@ def co_emission(loc, survey: Survey, lags: dict, classes: dict[str, SourceClass]
     def gas_log_bayes(channel: str, obs: Observations, cells: np.ndarray) -> np.ndarray:
         """:func:`cell_log_bayes` of the channel's residual, each cell computed once for every candidate."""
         store = known.setdefault(channel, {})
-        keys = [(round(float(a), 3), round(float(b), 3)) for a, b in cells]
+        keys = cell_keys(cells)
         missing = [i for i, k in enumerate(keys) if k not in store]
         if missing:
             store.update(zip([keys[i] for i in missing], cell_log_bayes(loc.search_, obs, cells[missing]).tolist(),

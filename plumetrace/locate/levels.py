@@ -106,3 +106,12 @@ def lattice(x0: float, x1: float, y0: float, y1: float, step: float) -> tuple[np
     ys = np.arange(y0 + step / 2, y1, step)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
     return gx.ravel(), gy.ravel()
+
+
+def cell_keys(cells: np.ndarray) -> list[tuple[float, float]]:
+    """Hashable keys of cells (n, 2) [m]: their positions to the millimetre (lattice cells computed two ways match).
+
+    >>> cell_keys(np.array([[1.0000001, 2.5]]))
+    [(1.0, 2.5)]
+    """
+    return [(round(float(a), 3), round(float(b), 3)) for a, b in np.asarray(cells, float)]
