@@ -26,8 +26,9 @@ its background cannot be taken from a low quantile of its own readings, as the d
 
 The rate is integrated out with a Laplace approximation under the log-uniform prior; the position prior is
 uniform over the searched area; the release heights are ground-level by default (a network watches the ground).
-A coarse pass (4 m cells, central spread and height, beam points 2 m apart) finds where the posterior lives; 1 m
-cells there give the posterior, its 90 % region and the Bayes factor against "no source" (the offsets alone).
+A coarse pass (4 m cells, central spread and height, beam points 2 m apart, taken in groups where the plume is
+wide: ``COARSE_GROUP``) finds where the posterior lives; 1 m cells there give the posterior, its 90 % region and
+the Bayes factor against "no source" (the offsets alone).
 """
 
 from __future__ import annotations
@@ -64,10 +65,65 @@ INITIAL_SPREADS_M = (0.5, 1.0, 2.0)
 MATCH_DISTANCE_M = 50.0
 #: Spreads τ of the sensors' offsets tried [ppb] (the one under which the readings are most probable is used).
 TAU_GRID_PPB = (10.0, 30.0, 100.0, 300.0, 1000.0)
+#: The coarse pass takes a beam's points in groups up to this many of the narrowest σy long (:func:`_group_size`):
+#: on Chilbolton's 1,944 coarse cells it is 1.6 times faster and changes the predictions by under 1 % of the
+#: largest, against 14 % for the 2 m points themselves (measured against 0.05 m points). The fine pass is exact.
+COARSE_GROUP = 1.0
+
+
+@numba.njit(cache=True, fastmath=True)
+def _group_size(x, dx, left, step, u, tan_th, tl, s_min, s0_min, group):
+    """How many consecutive beam points (``step`` [m] apart, ``left`` remaining) one midpoint may stand for.
+
+    The piece they make may be ``group`` times the narrowest σy at its upwind end long [m] (at most 64 points):
+    across a Gaussian the midpoint rule with step h ≤ σ errs by about 2 exp(−2π²σ²/h²) < 1e-8 (the aliasing error
+    of the trapezoid and midpoint rules; Trefethen & Weideman 2014, SIAM Review 56(3), §5). Where the beam ends,
+    or x = 0 cuts the plume, the error is of order h², not that small: the coarse pass only (see
+    :meth:`NetworkLocator.fit`). ``x`` is the point's downwind distance and ``dx`` its change per point [m].
+    """
+    g = 1
+    for it in range(2):
+        xe = x + min(0.0, (g - 1) * dx)  # the group's most upwind point (σy grows downwind)
+        if xe <= 0.0:
+            return 1
+        t = xe / u
+        a = s_min * u * tan_th * t / math.sqrt(1.0 + t / (2.0 * tl))
+        sy = math.sqrt(a * a + s0_min * s0_min)
+        cap = max(1, min(left, int(group * sy / step), 64))
+        g = cap if it == 0 else min(g, cap)
+    return g
+
+
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _accumulate(acc, w, dx, dy, z, sin_t, cos_t, u, tan_th, tan_ph, tl, sf, s0, hs):
+    """Add ``w`` times the unit-rate reflected plume at one point to acc[spread, height] (see :func:`_coupling`).
+
+    The point is ``dx``, ``dy`` [m] east and north of the cell, at height ``z`` [m].
+    """
+    x = -dx * sin_t - dy * cos_t
+    if x <= 0.0:
+        return
+    y = dx * cos_t - dy * sin_t
+    t = x / u
+    f = 1.0 / math.sqrt(1.0 + t / (2.0 * tl))
+    a0 = u * tan_th * t * f
+    b0 = u * tan_ph * t * f
+    for j in range(sf.size):
+        a = sf[j] * a0
+        sy = math.sqrt(a * a + s0[j] * s0[j])
+        if abs(y) > 6.0 * sy:
+            continue
+        b = sf[j] * b0
+        sz = math.sqrt(b * b + s0[j] * s0[j])
+        lateral = w * math.exp(-0.5 * y * y / (sy * sy)) / (2.0 * math.pi * u * sy * sz)
+        for k in range(hs.size):
+            zm = z - hs[k]
+            zp = z + hs[k]
+            acc[j, k] += lateral * (math.exp(-0.5 * zm * zm / (sz * sz)) + math.exp(-0.5 * zp * zp / (sz * sz)))
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, sf, s0, out):
+def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl, sf, s0, group, out):
     """out[j, k, c, i]: mean over reading i's points of the unit-rate reflected plume (cell c, height hs[k], spread j).
 
     Spread j: the σ's from the reading's turbulence times ``sf[j]`` with an initial spread ``s0[j]`` [m] added.
@@ -77,9 +133,13 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
     ns, nh, nc, nr = out.shape
     s_max = 0.0
     s0_max = 0.0
+    s_min = np.inf
+    s0_min = np.inf
     for j in range(ns):
         s_max = max(s_max, sf[j])
         s0_max = max(s0_max, s0[j])
+        s_min = min(s_min, sf[j])
+        s0_min = min(s0_min, s0[j])
     for c in numba.prange(nc):
         acc = np.zeros((ns, nh))
         for i in range(nr):
@@ -105,30 +165,28 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
             if min(ya, yb) > lim or max(ya, yb) < -lim:
                 out[:, :, c, i] = 0.0
                 continue
-            for p in range(start[i], start[i + 1]):
-                dx = px[p] - cx[c]
-                dy = py[p] - cy[c]
-                x = -dx * sin_t[i] - dy * cos_t[i]
-                if x <= 0.0:
-                    continue
-                y = dx * cos_t[i] - dy * sin_t[i]
-                t = x / u[i]
-                f = 1.0 / math.sqrt(1.0 + t / (2.0 * tl))
-                a0 = u[i] * tan_th[i] * t * f
-                b0 = u[i] * tan_ph[i] * t * f
+            if group <= 0.0:
+                for p in range(pa, pb + 1):
+                    _accumulate(acc, 1.0, px[p] - cx[c], py[p] - cy[c], pz[p], sin_t[i], cos_t[i], u[i], tan_th[i],
+                                tan_ph[i], tl, sf, s0, hs)
                 for j in range(ns):
-                    a = sf[j] * a0
-                    sy = math.sqrt(a * a + s0[j] * s0[j])
-                    if abs(y) > 6.0 * sy:
-                        continue
-                    b = sf[j] * b0
-                    sz = math.sqrt(b * b + s0[j] * s0[j])
-                    lateral = math.exp(-0.5 * y * y / (sy * sy)) / (2.0 * math.pi * u[i] * sy * sz)
                     for k in range(nh):
-                        zm = pz[p] - hs[k]
-                        zp = pz[p] + hs[k]
-                        acc[j, k] += lateral * (math.exp(-0.5 * zm * zm / (sz * sz))
-                                                + math.exp(-0.5 * zp * zp / (sz * sz)))
+                        out[j, k, c, i] = acc[j, k] / n
+                continue
+            # g consecutive points stand for one piece g steps long, evaluated at its middle (weight g), where the
+            # narrowest plume is ``group`` times wider than the piece (_group_size)
+            step = math.hypot(px[pa + 1] - px[pa], py[pa + 1] - py[pa]) if n > 1 else 0.0
+            dxp = (xb - xa) / (n - 1) if n > 1 else 0.0
+            p = pa
+            while p <= pb:
+                g = 1
+                if step > 0.0:
+                    g = _group_size(xa + (p - pa) * dxp, dxp, pb - p + 1, step, u[i], tan_th[i], tl, s_min, s0_min,
+                                    group)
+                q = p + g - 1
+                _accumulate(acc, float(g), 0.5 * (px[p] + px[q]) - cx[c], 0.5 * (py[p] + py[q]) - cy[c],
+                            0.5 * (pz[p] + pz[q]), sin_t[i], cos_t[i], u[i], tan_th[i], tan_ph[i], tl, sf, s0, hs)
+                p = q + 1
             for j in range(ns):
                 for k in range(nh):
                     out[j, k, c, i] = acc[j, k] / n
@@ -386,17 +444,18 @@ class NetworkLocator:
         self.min_log_bayes = min_log_bayes
         self.random_state = random_state
 
-    def _g(self, r: NetworkReadings, cx, cy, heights, spreads):
+    def _g(self, r: NetworkReadings, cx, cy, heights, spreads, group: float = 0.0):
         """Unit-rate predictions [ppb per g/s], (spreads, heights, cells, readings).
 
-        ``spreads``: [(spread factor, initial spread [m]), …].
+        ``spreads``: [(spread factor, initial spread [m]), …]; ``group`` > 0 takes a beam's points in groups where
+        the plume is wide (:func:`_group_size`).
         """
         hs = np.atleast_1d(np.asarray(heights, float))
         sf = np.array([s for s, _ in spreads], float)
         s0 = np.array([s0 for _, s0 in spreads], float)
         out = np.empty((sf.size, hs.size, cx.size, r.y.size))
         _coupling(np.ascontiguousarray(cx), np.ascontiguousarray(cy), hs, r.px, r.py, r.pz, r.start, r.u,
-                  r.sin_t, r.cos_t, r.tan_th, r.tan_ph, LAGRANGIAN_TIME_S, sf, s0, out)
+                  r.sin_t, r.cos_t, r.tan_th, r.tan_ph, LAGRANGIAN_TIME_S, sf, s0, float(group), out)
         return out * r.ppb_per_g_m3
 
     def _score(self, r, cx, cy, configs, om, beta, g_given=None):
@@ -447,7 +506,7 @@ class NetworkLocator:
         mid = (heights[len(heights) // 2], 1.0, float(np.median(self.initial_spreads)))
         # τ, the spread of the sensors' offsets, by empirical Bayes: the value under which the readings are most
         # probable, the offsets integrated out and the source's position averaged over the coarse grid
-        g_coarse = self._g(r_coarse, gx, gy, [mid[0]], [mid[1:]])[0, 0]
+        g_coarse = self._g(r_coarse, gx, gy, [mid[0]], [mid[1:]], group=COARSE_GROUP)[0, 0]
         evid = [float(log_sum_exp(_marginal(g_coarse, r, OffsetModel.build(r, w, tau)))) for tau in TAU_GRID_PPB]
         self.tau_ppb_ = float(TAU_GRID_PPB[int(np.argmax(evid))])
         om = OffsetModel.build(r, w, self.tau_ppb_)
