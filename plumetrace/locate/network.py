@@ -22,7 +22,9 @@ its background cannot be taken from a low quantile of its own readings, as the d
   interpolation and over the source's own size (an initial spread of 0.5, 1 or 2 m added in quadrature);
   without those columns, the stability class's open-country σ curves matched at 50 m. The ground reflects.
 - **Path averaging**: a beam's reading is the mean of the plume at points 1 m apart along it (the midpoint rule
-  of the line integral divided by the length).
+  of the line integral divided by the length). The plume starts abruptly at the source (x = 0), where the rule
+  errs by O(h) for a beam passing beside it (6.6 % of the largest prediction on Chilbolton's beams against 0.05 m
+  points): the point whose piece x = 0 cuts counts only its downwind part, evaluated at that part's middle (1.5 %).
 
 The rate is integrated out with a Laplace approximation under the log-uniform prior; the position prior is
 uniform over the searched area; the release heights are ground-level by default (a network watches the ground).
@@ -153,10 +155,13 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
             pa, pb = start[i], start[i + 1] - 1
             xa = -(px[pa] - cx[c]) * sin_t[i] - (py[pa] - cy[c]) * cos_t[i]
             xb = -(px[pb] - cx[c]) * sin_t[i] - (py[pb] - cy[c]) * cos_t[i]
+            dxp = (xb - xa) / (n - 1) if n > 1 else 0.0  # x's change from one point to the next
+            half = 0.5 * abs(dxp) if group <= 0.0 else 0.0  # how far downwind a point's piece reaches
             xm = max(xa, xb)
-            if xm <= 0.0:
+            if xm + half <= 0.0:
                 out[:, :, c, i] = 0.0
                 continue
+            xm = max(xm, half)
             ya = (px[pa] - cx[c]) * cos_t[i] - (py[pa] - cy[c]) * sin_t[i]
             yb = (px[pb] - cx[c]) * cos_t[i] - (py[pb] - cy[c]) * sin_t[i]
             tm = xm / u[i]
@@ -165,10 +170,23 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
             if min(ya, yb) > lim or max(ya, yb) < -lim:
                 out[:, :, c, i] = 0.0
                 continue
+            sx = px[pa + 1] - px[pa] if n > 1 else 0.0  # one step along the path [m]
+            sy_ = py[pa + 1] - py[pa] if n > 1 else 0.0
+            sz_ = pz[pa + 1] - pz[pa] if n > 1 else 0.0
             if group <= 0.0:
+                # the piece of a point that x = 0 cuts (where the plume starts) counts only its downwind part,
+                # evaluated at that part's middle: the midpoint rule errs there by O(h) otherwise
                 for p in range(pa, pb + 1):
-                    _accumulate(acc, 1.0, px[p] - cx[c], py[p] - cy[c], pz[p], sin_t[i], cos_t[i], u[i], tan_th[i],
-                                tan_ph[i], tl, sf, s0, hs)
+                    xp = xa + (p - pa) * dxp
+                    if half > 0.0 and abs(xp) < half:
+                        frac = (xp + half) / (2.0 * half)
+                        shift = 0.5 * (half - xp) / dxp  # points from p to the downwind part's middle
+                        _accumulate(acc, frac, px[p] + shift * sx - cx[c], py[p] + shift * sy_ - cy[c],
+                                    max(pz[p] + shift * sz_, 0.0), sin_t[i], cos_t[i], u[i], tan_th[i], tan_ph[i],
+                                    tl, sf, s0, hs)
+                    else:
+                        _accumulate(acc, 1.0, px[p] - cx[c], py[p] - cy[c], pz[p], sin_t[i], cos_t[i], u[i],
+                                    tan_th[i], tan_ph[i], tl, sf, s0, hs)
                 for j in range(ns):
                     for k in range(nh):
                         out[j, k, c, i] = acc[j, k] / n
@@ -176,7 +194,6 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
             # g consecutive points stand for one piece g steps long, evaluated at its middle (weight g), where the
             # narrowest plume is ``group`` times wider than the piece (_group_size)
             step = math.hypot(px[pa + 1] - px[pa], py[pa + 1] - py[pa]) if n > 1 else 0.0
-            dxp = (xb - xa) / (n - 1) if n > 1 else 0.0
             p = pa
             while p <= pb:
                 g = 1

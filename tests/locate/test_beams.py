@@ -114,9 +114,10 @@ def _beam_reference(r, cx, cy, hs, spreads, step=0.005):
 
 def test_the_network_kernel_averages_a_beam_as_its_line_integral():
     """The fixed-network kernel's beam average (points 1 m apart) against a numerical line integral on 0.005 m
-    points: within 1.2 % of the largest prediction (the plume starts abruptly at x = 0, so a beam passing by the
-    source converges only linearly in the step), within 5 % of each prediction for cells 20 m or more from the
-    beam; the coarse pass's grouped points within 1 % of the largest of the ungrouped ones."""
+    points: within 0.3 % of the largest prediction (measured 0.06 %; the plain midpoint rule, 0.73 %, fails: the
+    plume starts abruptly at x = 0, and the point whose piece x = 0 cuts counts only its downwind part), within 5 %
+    of each prediction for cells 20 m or more from the beam; the coarse pass's grouped points within 1.5 % of the
+    largest of the fine ones."""
     from plumetrace.locate.network import NetworkLocator, network_readings
 
     survey, _, _ = _network(minutes=6)
@@ -128,7 +129,7 @@ def test_the_network_kernel_averages_a_beam_as_its_line_integral():
     g = loc._g(r, cx, cy, hs, spreads) / r.ppb_per_g_m3
     ref = _beam_reference(r, cx, cy, hs, spreads)
     assert ref.max() > 0 and np.count_nonzero(ref) > 100
-    assert np.abs(g - ref).max() <= 0.012 * ref.max()
+    assert np.abs(g - ref).max() <= 0.003 * ref.max()
     # distance from each cell to each beam
     a, b = r.ends[:, :2], r.ends[:, 3:5]
     p = np.stack((cx, cy), axis=1)[:, None, :]
@@ -138,7 +139,7 @@ def test_the_network_kernel_averages_a_beam_as_its_line_integral():
     assert far.sum() > 50
     assert np.all(np.abs(g - ref)[far] <= 0.05 * ref[far])
     grouped = loc._g(r, cx, cy, hs, spreads, group=1.0) / r.ppb_per_g_m3
-    assert np.abs(grouped - g).max() <= 0.01 * g.max()
+    assert np.abs(grouped - g).max() <= 0.015 * g.max()
     assert not np.array_equal(grouped, g)  # the grouping did take points together
 
 
