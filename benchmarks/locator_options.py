@@ -45,12 +45,18 @@ still runs them):
   (weight ½) and its two neighbours (¼ each), against co-emission alone and the default (session 12).
 * ``co-emission-bounds``: the whole suite three ways (session 15): co-emission off (session 14's default), the
   default (co-emission on, its prior from the source-class library), and the default with ``class_bounds``.
+* ``beam-average``: the fixed network's beam average on Chilbolton's beams (200 random cells, 27 configurations)
+  against 0.05 m points, with and without the piece cut at x = 0, at 1, 0.5 and 0.25 m; the coarse pass's time
+  and deviation with its points in groups (session 16).
+* ``site-numbers``: the whole suite with each site's 90 % radius and evidence, false sites against the others.
+* ``follow-up-diagnosis``: follow-up benchmark cases 7 and 10 — the lab's site after the coverage survey and after
+  each arm's joint locate (error, 90 % radius, evidence, release height).
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
-          co-emission-cost, co-emission-bounds
+          co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis
 """
 
 from __future__ import annotations
@@ -697,6 +703,119 @@ def co_emission_bounds() -> None:
             print("  ", row["scenario"], json.dumps(row.get("localisation")))
 
 
+def beam_average() -> None:
+    """The fixed network's beam average on Chilbolton's beams against 0.05 m points, and the coarse pass's groups."""
+    import sys
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from plumetrace.io.survey import read_survey
+    from plumetrace.locate.network import (
+        COARSE_GROUP,
+        INITIAL_SPREADS_M,
+        SPREAD_FACTORS,
+        NetworkLocator,
+        network_readings,
+    )
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.conftest import SHARED_DATA
+
+    survey = read_survey(SHARED_DATA / "chilbolton" / "source_1" / "survey.csv")
+    r = network_readings(survey, survey.channels[0])
+    loc = NetworkLocator()
+    rng = np.random.default_rng(0)
+    cx, cy = rng.uniform(-30, 20, 200), rng.uniform(-110, 15, 200)
+    spreads = [(a, b) for a in SPREAD_FACTORS for b in INITIAL_SPREADS_M]
+    heights = [0.3, 1.0, 3.0]
+    ref = loc._g(r.resampled(0.05), cx, cy, heights, spreads)
+    big = ref > 1e-3 * ref.max()
+    for step in (1.0, 0.5, 0.25):
+        # group > 0 but too small to join two points: the plain midpoint rule, without the piece cut at x = 0
+        for name, group in (("cut at x = 0", 0.0), ("plain midpoint", 1e-12)):
+            g = loc._g(r.resampled(step), cx, cy, heights, spreads, group=group)
+            rel = np.abs(g - ref)[big] / ref[big]
+            print(f"{step} m points, {name}: largest error {np.abs(g - ref).max() / ref.max():.2%} of the largest "
+                  f"prediction, relative p99 {np.quantile(rel, 0.99):.1%}, max {rel.max():.0%}", flush=True)
+    x0, x1, y0, y1 = r.extent
+    gx, gy = (a.ravel() for a in np.meshgrid(np.arange(x0 - 58, x1 + 60, 4.0), np.arange(y0 - 58, y1 + 60, 4.0),
+                                             indexing="ij"))
+    coarse = r.resampled(2.0)
+    preds = {}
+    for name, group in (("single points, cut at x = 0", 0.0), ("single points, plain", 1e-12),
+                        ("groups (the coarse pass)", COARSE_GROUP)):
+        loc._g(coarse, gx, gy, [1.0], [(1.0, 1.0)], group=group)  # compiled and warm
+        t0 = time.perf_counter()
+        preds[name] = loc._g(coarse, gx, gy, [1.0], [(1.0, 1.0)], group=group)
+        if group != 1e-12:  # (the plain rule runs here through the group loop: its time is not the old kernel's)
+            print(f"coarse pass ({gx.size} cells × {r.y.size} readings, 2 m points), {name}: "
+                  f"{time.perf_counter() - t0:.2f} s", flush=True)
+    ref = loc._g(r.resampled(0.05), gx, gy, [1.0], [(1.0, 1.0)])
+    plain = preds["single points, plain"]
+    for name, g in preds.items():
+        print(f"  {name}: {np.abs(g - ref).max() / ref.max():.1%} of the largest from 0.05 m points, "
+              f"{np.abs(g - plain).max() / plain.max():.2%} from the plain rule", flush=True)
+
+
+def site_numbers() -> None:
+    """The whole suite with each site's 90 % radius and evidence: do they tell false sites from the others?"""
+    import plumetrace.bench.accuracy as accuracy
+
+    sites = []
+
+    class Recording(accuracy.SourceLocator):
+        def fit(self, *args, **kwargs):
+            super().fit(*args, **kwargs)
+            sites.append([(e.east, e.north, e.credible90_radius_m, e.log_bayes) for e in self.sources_])
+            return self
+
+    accuracy.SourceLocator = Recording
+    report = accuracy.run_accuracy(progress=False)
+    for name, rows in (("false sites", True), ("sites within 50 m of an emitter", False)):
+        chosen = [s for row, found in zip(report["scenarios"], sites, strict=True) for s in found
+                  if any(abs(s[0] - f["east_m"]) < 0.2 and abs(s[1] - f["north_m"]) < 0.2
+                         for f in row["localisation"]["false_sites"]) == rows]
+        radii, evidence = [s[2] for s in chosen], [s[3] for s in chosen]
+        print(f"{name}: {len(chosen)}, 90 % radius {min(radii):.1f}–{max(radii):.1f} m ({sum(r > 72 for r in radii)} "
+              f"over 72 m), evidence {min(evidence):.1f}–{max(evidence):.1f} nats", flush=True)
+
+
+def follow_up_diagnosis(seeds=(7, 10)) -> None:
+    """Follow-up benchmark cases: the target's site after the coverage survey and after each arm's joint locate."""
+    import math
+
+    import plumetrace.bench.follow_up as follow_up
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.sim.simulate import simulate
+
+    fits = []
+
+    class Recording(follow_up.SourceLocator):
+        def fit(self, *args, **kwargs):
+            super().fit(*args, **kwargs)
+            fits.append(self.sources_)
+            return self
+
+    follow_up.SourceLocator = Recording
+    for seed in seeds:
+        fits.clear()
+        sc = follow_up.follow_up_scenario_spec(seed)
+        target = next(s for s in simulate(sc, f"<{sc.name}>").truth["sources"] if s["target"])
+        te, tn = LocalFrame(sc.origin.lat, sc.origin.lon).to_local(target["lat"], target["lon"])
+        follow_up.run_follow_up_case(seed)
+        print(f"{sc.name}: the lab's release height {target.get('height_m', float('nan')):.1f} m", flush=True)
+        for stage, sources in zip(("coverage", *follow_up.ARMS[1:]), fits, strict=False):
+            if not sources:
+                print(f"  {stage}: no site", flush=True)
+                continue
+            e = min(sources, key=lambda e: math.hypot(e.east - te, e.north - tn))
+            print(f"  {stage}: {math.hypot(e.east - te, e.north - tn):.1f} m off, 90 % radius "
+                  f"{e.credible90_radius_m:.1f} m, evidence {e.log_bayes:.0f} nats, height {e.height_m:.1f} m",
+                  flush=True)
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -704,7 +823,8 @@ def main() -> None:
                                      "calibrate-cost", "particles",
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
-                                     "co-emission-cost", "co-emission-bounds"])
+                                     "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
+                                     "follow-up-diagnosis"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
@@ -713,7 +833,8 @@ def main() -> None:
               "curtain": curtain, "settings": settings, "oracle": oracle, "inline": inline, "alongwind": alongwind,
               "kernel": kernel, "speed-parts": speed_parts, "class-mix": class_mix,
               "class-neighbours": class_neighbours, "co-emission-cost": co_emission_cost,
-              "co-emission-bounds": co_emission_bounds}
+              "co-emission-bounds": co_emission_bounds, "beam-average": beam_average,
+              "site-numbers": site_numbers, "follow-up-diagnosis": follow_up_diagnosis}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

@@ -23,8 +23,9 @@ its background cannot be taken from a low quantile of its own readings, as the d
   without those columns, the stability class's open-country σ curves matched at 50 m. The ground reflects.
 - **Path averaging**: a beam's reading is the mean of the plume at points 1 m apart along it (the midpoint rule
   of the line integral divided by the length). The plume starts abruptly at the source (x = 0), where the rule
-  errs by O(h) for a beam passing beside it (6.6 % of the largest prediction on Chilbolton's beams against 0.05 m
-  points): the point whose piece x = 0 cuts counts only its downwind part, evaluated at that part's middle (1.5 %).
+  errs by O(h) for a beam passing beside it (9.6 % of the largest prediction on Chilbolton's beams against 0.05 m
+  points): the point whose piece x = 0 cuts counts only its downwind part, evaluated at that part's middle (1.3 %;
+  ``python benchmarks/locator_options.py beam-average``).
 
 The rate is integrated out with a Laplace approximation under the log-uniform prior; the position prior is
 uniform over the searched area; the release heights are ground-level by default (a network watches the ground).
@@ -68,8 +69,8 @@ MATCH_DISTANCE_M = 50.0
 #: Spreads τ of the sensors' offsets tried [ppb] (the one under which the readings are most probable is used).
 TAU_GRID_PPB = (10.0, 30.0, 100.0, 300.0, 1000.0)
 #: The coarse pass takes a beam's points in groups up to this many of the narrowest σy long (:func:`_group_size`):
-#: on Chilbolton's 1,944 coarse cells it is 1.6 times faster and changes the predictions by under 1 % of the
-#: largest, against 14 % for the 2 m points themselves (measured against 0.05 m points). The fine pass is exact.
+#: on Chilbolton's 1,944 coarse cells it is 1.6 times faster and moves the plain rule's predictions by 0.8 % of the
+#: largest, against 14.5 % for the 2 m points' own error (``benchmarks/locator_options.py beam-average``).
 COARSE_GROUP = 1.0
 
 
@@ -187,23 +188,22 @@ def _coupling(cx, cy, hs, px, py, pz, start, u, sin_t, cos_t, tan_th, tan_ph, tl
                     else:
                         _accumulate(acc, 1.0, px[p] - cx[c], py[p] - cy[c], pz[p], sin_t[i], cos_t[i], u[i],
                                     tan_th[i], tan_ph[i], tl, sf, s0, hs)
-                for j in range(ns):
-                    for k in range(nh):
-                        out[j, k, c, i] = acc[j, k] / n
-                continue
-            # g consecutive points stand for one piece g steps long, evaluated at its middle (weight g), where the
-            # narrowest plume is ``group`` times wider than the piece (_group_size)
-            step = math.hypot(px[pa + 1] - px[pa], py[pa + 1] - py[pa]) if n > 1 else 0.0
-            p = pa
-            while p <= pb:
-                g = 1
-                if step > 0.0:
-                    g = _group_size(xa + (p - pa) * dxp, dxp, pb - p + 1, step, u[i], tan_th[i], tl, s_min, s0_min,
-                                    group)
-                q = p + g - 1
-                _accumulate(acc, float(g), 0.5 * (px[p] + px[q]) - cx[c], 0.5 * (py[p] + py[q]) - cy[c],
-                            0.5 * (pz[p] + pz[q]), sin_t[i], cos_t[i], u[i], tan_th[i], tan_ph[i], tl, sf, s0, hs)
-                p = q + 1
+            else:
+                # g consecutive points stand for one piece g steps long, evaluated at its middle (weight g), where
+                # the narrowest plume is ``group`` times wider than the piece (_group_size; a loop of its own: the
+                # single-point loop above runs faster without it)
+                step = math.hypot(sx, sy_)
+                p = pa
+                while p <= pb:
+                    g = 1
+                    if step > 0.0:
+                        g = _group_size(xa + (p - pa) * dxp, dxp, pb - p + 1, step, u[i], tan_th[i], tl, s_min,
+                                        s0_min, group)
+                    q = p + g - 1
+                    _accumulate(acc, float(g), 0.5 * (px[p] + px[q]) - cx[c], 0.5 * (py[p] + py[q]) - cy[c],
+                                0.5 * (pz[p] + pz[q]), sin_t[i], cos_t[i], u[i], tan_th[i], tan_ph[i], tl, sf, s0,
+                                hs)
+                    p = q + 1
             for j in range(ns):
                 for k in range(nh):
                     out[j, k, c, i] = acc[j, k] / n
