@@ -51,12 +51,18 @@ still runs them):
 * ``site-numbers``: the whole suite with each site's 90 % radius and evidence, false sites against the others.
 * ``follow-up-diagnosis``: follow-up benchmark cases 7 and 10 — the lab's site after the coverage survey and after
   each arm's joint locate (error, 90 % radius, evidence, release height).
+* ``bag-size``: the whole suite with the bagged 90 % radius of each site for bootstrap data sets c = 1, 2, 4, 8
+  times the number of blocks, and the tempered radius: how many found targets each holds, overall and per family
+  (session 17; about an hour on 2 cores).
+* ``follow-up-heights``: follow-up benchmark cases 0–8 and 10 with the release heights (1, 5, 10) m and with eight
+  levels 0.5–10 m: each arm's error, building top-1 and whether its region holds the lab (session 17).
 
     python benchmarks/locator_options.py WHAT [--out DIR]
 
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
-          co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis
+          co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis, bag-size,
+          follow-up-heights
 """
 
 from __future__ import annotations
@@ -816,6 +822,78 @@ def follow_up_diagnosis(seeds=(7, 10)) -> None:
                   flush=True)
 
 
+def bag_size(factors=(1.0, 2.0, 4.0, 8.0)) -> None:
+    """The whole suite: how many found targets the bagged 90 % disc holds for bootstrap sizes c·N, and the tempered."""
+    import math
+    from collections import defaultdict
+
+    import numpy as np
+
+    import plumetrace.bench.accuracy as accuracy
+    import plumetrace.locate.locator as locator
+    from plumetrace.locate import bagging
+
+    def bagged_sizes(search, obs, post, rng, exclude=(), **kwargs):
+        state, radii, first = rng.bit_generator.state, {}, None
+        for c in factors:  # every size from the same bootstrap weights
+            r = np.random.default_rng()
+            r.bit_generator.state = state
+            b = bagging.bagged(search, obs, post, r, exclude=exclude, size_factor=c, **kwargs)
+            radii[c] = b.credible_radius()
+            first = b if first is None else first
+        first.config["radius_by_size"] = radii
+        return first
+
+    sites, truths = [], []
+    simulate = accuracy.simulate
+
+    def recording_simulate(*args, **kwargs):
+        sim = simulate(*args, **kwargs)
+        truths.append(sim.truth)
+        return sim
+
+    class Recording(accuracy.SourceLocator):
+        def fit(self, *args, **kwargs):
+            super().fit(*args, **kwargs)
+            sites.append([(e.east, e.north, e.posterior.config["credible90_radius_tempered_m"],
+                           e.posterior.config["radius_by_size"]) for e in self.sources_])
+            return self
+
+    locator.bagged, accuracy.simulate, accuracy.SourceLocator = bagged_sizes, recording_simulate, Recording
+    report = accuracy.run_accuracy(progress=False)
+    held = defaultdict(lambda: defaultdict(int))
+    for row, found, truth in zip(report["scenarios"], sites, truths, strict=True):
+        emitters = {s["id"]: s for s in truth["sources"]}
+        for tid, err in row["localisation"]["found"].items():
+            s = emitters[tid]
+            dist = [math.hypot(e - s["east_m"], n - s["north_m"]) for e, n, _, _ in found]
+            k = int(np.argmin([abs(d - err) for d in dist]))  # the site the scoring matched
+            _, _, tempered, radii = found[k]
+            for fam in ("all", row["family"]):
+                held[fam]["targets"] += 1
+                held[fam]["tempered"] += dist[k] <= tempered
+                for c, r in radii.items():
+                    held[fam][f"c={c:g}"] += dist[k] <= r
+    for fam, counts in held.items():
+        n = counts.pop("targets")
+        print(f"{fam}: {n} found; held by the 90 % disc: "
+              + ", ".join(f"{k} {v}/{n}" for k, v in counts.items()), flush=True)
+
+
+def follow_up_heights(seeds=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10),
+                      heights=((1.0, 5.0, 10.0), (0.5, 1.5, 2.5, 3.5, 4.5, 6.0, 8.0, 10.0))) -> None:
+    """Follow-up benchmark cases with the default release heights and with eight levels: each arm's lab site."""
+    import plumetrace.bench.follow_up as follow_up
+
+    for levels in heights:
+        rows = [follow_up.run_follow_up_case(seed, locator={"heights": levels}) for seed in seeds]
+        for arm in follow_up.ARMS:
+            found = [r[arm] for r in rows if r[arm]["found"]]
+            errors = [f"{r[arm]['error_m']:.1f}" if r[arm]["found"] else "–" for r in rows]
+            print(f"heights {levels}: {arm}: top-1 {sum(f['top1'] for f in found)}/{len(rows)}, region holds the lab "
+                  f"{sum(f['covered'] for f in found)}/{len(rows)}, errors [m] {' '.join(errors)}", flush=True)
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -824,7 +902,7 @@ def main() -> None:
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
                                      "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
-                                     "follow-up-diagnosis"])
+                                     "follow-up-diagnosis", "bag-size", "follow-up-heights"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
@@ -834,7 +912,8 @@ def main() -> None:
               "kernel": kernel, "speed-parts": speed_parts, "class-mix": class_mix,
               "class-neighbours": class_neighbours, "co-emission-cost": co_emission_cost,
               "co-emission-bounds": co_emission_bounds, "beam-average": beam_average,
-              "site-numbers": site_numbers, "follow-up-diagnosis": follow_up_diagnosis}
+              "site-numbers": site_numbers, "follow-up-diagnosis": follow_up_diagnosis, "bag-size": bag_size,
+              "follow-up-heights": follow_up_heights}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

@@ -58,20 +58,23 @@ def cell_term(cells: np.ndarray, known_cells: np.ndarray, known_term: np.ndarray
 
 
 def bagged(search: GridSearch, obs: Observations, post: ChannelPosterior, rng: np.random.Generator, exclude=(),
-           replicates: int = BAG_REPLICATES, block_s: float = BAG_BLOCK_S) -> ChannelPosterior:
+           replicates: int = BAG_REPLICATES, block_s: float = BAG_BLOCK_S,
+           size_factor: float = 1.0) -> ChannelPosterior:
     """``post`` with its position posterior replaced by the bagged one (:mod:`~plumetrace.locate.calibration`).
 
     The replicates are evaluated on :func:`bag_cells`. The mode, evidence, rate and configuration stay ``post``'s;
     ``config["credible90_radius_tempered_m"]`` keeps the tempered posterior's 90 % radius. Configurations holding
     under :data:`BAG_MIN_CONFIG_MASS` of ``post`` are left out. A co-emission term in ``post.config`` (see the
-    module) multiplies every replicate's posterior.
+    module) multiplies every replicate's posterior. ``size_factor`` is c of a bootstrap data set c·N blocks large
+    (every weight times c; Huggins & Miller 2023 §3): the replicates' own width shrinks by √c, the spread between
+    them does not.
     """
     if not post.cells.size:
         return post
     meander = search.meander(obs) or meander_blocks(obs.time, obs.platform, block_s, 0.0, 1)
     groups = block_groups(obs.time, obs.platform, meander.order, meander.starts, block_s)
     n_groups = int(groups.max()) + 1
-    weights = bootstrap_weights(n_groups, replicates, rng)[:, groups]
+    weights = size_factor * bootstrap_weights(n_groups, replicates, rng)[:, groups]
     cells = bag_cells(post)
     x, y = search._excluded(cells[:, 0], cells[:, 1], exclude)
     heights = np.asarray(search.heights, float)
@@ -94,7 +97,7 @@ def bagged(search: GridSearch, obs: Observations, post: ChannelPosterior, rng: n
         by_setting[key] = np.logaddexp(by_setting.get(key, -np.inf), term)
     norm = log_sum_exp(acc, axis=1)[:, None]  # each replicate's posterior normalised, then averaged
     config = {**post.config, "credible90_radius_tempered_m": post.credible_radius(), "bag_replicates": replicates,
-              "bag_blocks": n_groups}
+              "bag_blocks": n_groups, "bag_size_factor": size_factor}
     return ChannelPosterior(**{**post.__dict__, "cells": np.column_stack((x, y)), "mass": bagged_mass(acc),
                                "config": config, "setting_mass": {
                                    k: np.mean(np.exp(v - norm), axis=0) for k, v in by_setting.items()}})
