@@ -48,7 +48,10 @@ still runs them):
 * ``beam-average``: the fixed network's beam average on Chilbolton's beams (200 random cells, 27 configurations)
   against 0.05 m points, with and without the piece cut at x = 0, at 1, 0.5 and 0.25 m; the coarse pass's time
   and deviation with its points in groups (session 16).
-* ``site-numbers``: the whole suite with each site's 90 % radius and evidence, false sites against the others.
+* ``site-numbers``: the whole suite with each site's 90 % radius, evidence and class, false sites against the
+  others; the suite scored with 50 and 75 m match radii.
+* ``heights``: eight release levels (0.5–10 m) against the default, on the 45-minute two-gas speed survey (alternated
+  in one process) and on the whole suite (session 17).
 * ``follow-up-diagnosis``: follow-up benchmark cases 7 and 10 — the lab's site after the coverage survey and after
   each arm's joint locate (error, 90 % radius, evidence, release height).
 * ``bag-size``: the whole suite with the bagged 90 % radius of each site for bootstrap data sets c = 1, 2, 4, 8
@@ -62,7 +65,7 @@ still runs them):
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
           co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis, bag-size,
-          follow-up-heights
+          follow-up-heights, heights
 """
 
 from __future__ import annotations
@@ -765,27 +768,85 @@ def beam_average() -> None:
               f"{np.abs(g - plain).max() / plain.max():.2%} from the plain rule", flush=True)
 
 
-def site_numbers() -> None:
-    """The whole suite with each site's 90 % radius and evidence: do they tell false sites from the others?"""
-    import plumetrace.bench.accuracy as accuracy
+def site_numbers(locator_params=None) -> None:
+    """The whole suite with each site's 90 % radius, evidence and class: do they tell false sites from the others?
 
-    sites = []
+    Also the suite scored with a 75 m match radius, and the false sites classed ``clandestine_lab`` (false leads).
+    """
+    import plumetrace.bench.accuracy as accuracy
+    from plumetrace.bench.scoring import SourcePrediction, scenario_matches
+
+    sites, truths = [], []
+    simulate = accuracy.simulate
+
+    def recording_simulate(*args, **kwargs):
+        sim = simulate(*args, **kwargs)
+        truths.append(sim.truth)
+        return sim
 
     class Recording(accuracy.SourceLocator):
         def fit(self, *args, **kwargs):
             super().fit(*args, **kwargs)
-            sites.append([(e.east, e.north, e.credible90_radius_m, e.log_bayes) for e in self.sources_])
+            sites.append([(e.east, e.north, e.credible90_radius_m, e.log_bayes, e.source_class)
+                          for e in self.sources_])
             return self
 
-    accuracy.SourceLocator = Recording
-    report = accuracy.run_accuracy(progress=False)
+    accuracy.SourceLocator, accuracy.simulate = Recording, recording_simulate
+    report = accuracy.run_accuracy(progress=False, locator_params=locator_params)
+    loc = report["localisation"]
+    print(f"found {loc['found_observable']}/{loc['targets_observable']} observable, "
+          f"{loc['found_encountered']}/{loc['targets_encountered']} crossed >= 5 sigma, {loc['false_sites']} false "
+          f"sites, median {loc['localisation_error_median_m']:.1f} m, building top-1 {loc['building_top1']:.1%}, "
+          f"{report['seconds']:.0f} s", flush=True)
     for name, rows in (("false sites", True), ("sites within 50 m of an emitter", False)):
         chosen = [s for row, found in zip(report["scenarios"], sites, strict=True) for s in found
                   if any(abs(s[0] - f["east_m"]) < 0.2 and abs(s[1] - f["north_m"]) < 0.2
                          for f in row["localisation"]["false_sites"]) == rows]
         radii, evidence = [s[2] for s in chosen], [s[3] for s in chosen]
         print(f"{name}: {len(chosen)}, 90 % radius {min(radii):.1f}–{max(radii):.1f} m ({sum(r > 72 for r in radii)} "
-              f"over 72 m), evidence {min(evidence):.1f}–{max(evidence):.1f} nats", flush=True)
+              f"over 72 m), evidence {min(evidence):.1f}–{max(evidence):.1f} nats, classed clandestine_lab "
+              f"{sum(s[4] == 'clandestine_lab' for s in chosen)}", flush=True)
+    for radius in (50.0, 75.0):
+        found = false = 0
+        for row, found_sites, truth in zip(report["scenarios"], sites, truths, strict=True):
+            preds = [SourcePrediction(east=e, north=n) for e, n, *_ in found_sites]
+            m = scenario_matches(preds, truth, radius)
+            found += sum(t in row["targets_observable"] for t in m["found"])
+            false += len(m["false_sites"])
+        print(f"match radius {radius:g} m: {found}/{loc['targets_observable']} observable found, {false} false sites",
+              flush=True)
+
+
+def heights(levels=(0.5, 1.5, 2.5, 3.5, 4.5, 6.0, 8.0, 10.0)) -> None:
+    """Eight release heights against the default: the 45-minute two-gas speed survey, then the whole suite."""
+    import math
+    import time
+
+    import numpy as np
+
+    from plumetrace.bench.locate_speed import make_survey
+    from plumetrace.locate import SourceLocator
+    from plumetrace.sim.sensors import CATALOGUE
+
+    sensors = ("acetone_ppb", "toluene_ppb")
+    lags = {c: CATALOGUE[c].lag for c in sensors}
+    variants = {"default": {}, "eight levels": {"heights": levels}}
+    surveys = [make_survey(seed, 45.0, sensors, side_m=600.0 * (45.0 / 23.75) ** (1 / 2.4)) for seed in (11, 12, 13)]
+    for opts in variants.values():  # compile and warm
+        SourceLocator(lags=lags, **opts).fit(surveys[0][0])
+    times = {k: [] for k in variants}
+    for _ in range(2):  # alternated in one process
+        for name, opts in variants.items():
+            for survey, truth, _ in surveys:
+                t0 = time.perf_counter()
+                loc = SourceLocator(lags=lags, **opts).fit(survey)
+                times[name].append(time.perf_counter() - t0)
+                top = loc.sources_[0] if loc.sources_ else None
+                err = "–" if top is None else f"{math.hypot(top.east - truth[0], top.north - truth[1]):.1f} m"
+                print(f"{name}: {times[name][-1]:.2f} s, error {err}", flush=True)
+    for name, t in times.items():
+        print(f"45-minute survey, {name}: median {np.median(t):.2f} s", flush=True)
+    site_numbers({"heights": list(levels)})
 
 
 def follow_up_diagnosis(seeds=(7, 10)) -> None:
@@ -902,7 +963,7 @@ def main() -> None:
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
                                      "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
-                                     "follow-up-diagnosis", "bag-size", "follow-up-heights"])
+                                     "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
@@ -913,7 +974,8 @@ def main() -> None:
               "class-neighbours": class_neighbours, "co-emission-cost": co_emission_cost,
               "co-emission-bounds": co_emission_bounds, "beam-average": beam_average,
               "site-numbers": site_numbers, "follow-up-diagnosis": follow_up_diagnosis, "bag-size": bag_size,
-              "follow-up-heights": follow_up_heights}
+              "follow-up-heights": follow_up_heights,
+              "heights": heights}
     if args.what in simple:
         simple[args.what]()
     elif args.out:
