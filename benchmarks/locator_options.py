@@ -768,31 +768,44 @@ def beam_average() -> None:
               f"{np.abs(g - plain).max() / plain.max():.2%} from the plain rule", flush=True)
 
 
-def site_numbers(locator_params=None) -> None:
-    """The whole suite with each site's 90 % radius, evidence and class: do they tell false sites from the others?
+def _suite_with_sites(site_fields, locator_params=None):
+    """The whole suite (``run_accuracy``), with ``site_fields(estimate)`` of every site and each scenario's truth.
 
-    Also the suite scored with a 75 m match radius, and the false sites classed ``clandestine_lab`` (false leads).
+    Returns the report, the sites per scenario and the truths per scenario.
     """
     import plumetrace.bench.accuracy as accuracy
-    from plumetrace.bench.scoring import SourcePrediction, scenario_matches
 
     sites, truths = [], []
-    simulate = accuracy.simulate
+    simulate, locator_class = accuracy.simulate, accuracy.SourceLocator
 
     def recording_simulate(*args, **kwargs):
         sim = simulate(*args, **kwargs)
         truths.append(sim.truth)
         return sim
 
-    class Recording(accuracy.SourceLocator):
+    class Recording(locator_class):
         def fit(self, *args, **kwargs):
             super().fit(*args, **kwargs)
-            sites.append([(e.east, e.north, e.credible90_radius_m, e.log_bayes, e.source_class)
-                          for e in self.sources_])
+            sites.append([site_fields(e) for e in self.sources_])
             return self
 
     accuracy.SourceLocator, accuracy.simulate = Recording, recording_simulate
-    report = accuracy.run_accuracy(progress=False, locator_params=locator_params)
+    try:
+        report = accuracy.run_accuracy(progress=False, locator_params=locator_params)
+    finally:
+        accuracy.SourceLocator, accuracy.simulate = locator_class, simulate
+    return report, sites, truths
+
+
+def site_numbers(locator_params=None) -> None:
+    """The whole suite with each site's 90 % radius, evidence and class: do they tell false sites from the others?
+
+    Also the suite scored with a 75 m match radius, and the false sites classed ``clandestine_lab`` (false leads).
+    """
+    from plumetrace.bench.scoring import SourcePrediction, scenario_matches
+
+    report, sites, truths = _suite_with_sites(
+        lambda e: (e.east, e.north, e.credible90_radius_m, e.log_bayes, e.source_class), locator_params)
     loc = report["localisation"]
     print(f"found {loc['found_observable']}/{loc['targets_observable']} observable, "
           f"{loc['found_encountered']}/{loc['targets_encountered']} crossed >= 5 sigma, {loc['false_sites']} false "
@@ -890,7 +903,6 @@ def bag_size(factors=(1.0, 2.0, 4.0, 8.0)) -> None:
 
     import numpy as np
 
-    import plumetrace.bench.accuracy as accuracy
     import plumetrace.locate.locator as locator
     from plumetrace.locate import bagging
 
@@ -905,23 +917,12 @@ def bag_size(factors=(1.0, 2.0, 4.0, 8.0)) -> None:
         first.config["radius_by_size"] = radii
         return first
 
-    sites, truths = [], []
-    simulate = accuracy.simulate
-
-    def recording_simulate(*args, **kwargs):
-        sim = simulate(*args, **kwargs)
-        truths.append(sim.truth)
-        return sim
-
-    class Recording(accuracy.SourceLocator):
-        def fit(self, *args, **kwargs):
-            super().fit(*args, **kwargs)
-            sites.append([(e.east, e.north, e.posterior.config["credible90_radius_tempered_m"],
-                           e.posterior.config["radius_by_size"]) for e in self.sources_])
-            return self
-
-    locator.bagged, accuracy.simulate, accuracy.SourceLocator = bagged_sizes, recording_simulate, Recording
-    report = accuracy.run_accuracy(progress=False)
+    locator.bagged = bagged_sizes
+    try:
+        report, sites, truths = _suite_with_sites(lambda e: (e.east, e.north, e.posterior.config[
+            "credible90_radius_tempered_m"], e.posterior.config["radius_by_size"]))
+    finally:
+        locator.bagged = bagging.bagged
     held = defaultdict(lambda: defaultdict(int))
     for row, found, truth in zip(report["scenarios"], sites, truths, strict=True):
         emitters = {s["id"]: s for s in truth["sources"]}
