@@ -418,11 +418,11 @@ def alongwind(scenario: str = "04_stability_D", channel: str = "acetone_ppb") ->
         x, y = lab["east_m"] + offsets * vec[0], lab["north_m"] + offsets * vec[1]
         terms = []
         for offset, code, m, weight in loc.search_.configs():
-            d, _ = grid_log_likelihood(x, y, np.asarray(loc.heights, float), obs, offset, code, loc.sigma_models_[m],
+            d, _ = grid_log_likelihood(x, y, np.asarray(loc.heights_, float), obs, offset, code, loc.sigma_models_[m],
                                        q, loc.mixing_height, beta=loc.search_.beta, meander=loc.search_.meander(obs),
                                        p_off=loc.p_off)
             terms.append(log_integral_over_rate(d) + math.log(weight))
-        total = log_sum_exp(np.stack(terms), axis=(0, 2)) - math.log(q.size * len(loc.heights))
+        total = log_sum_exp(np.stack(terms), axis=(0, 2)) - math.log(q.size * len(loc.heights_))
         print(f"{name:>17}: " + "  ".join(f"{o:+.0f}: {v:.1f}" for o, v in zip(offsets, total, strict=True)),
               flush=True)
 

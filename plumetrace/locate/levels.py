@@ -71,6 +71,46 @@ def log_integral_over_rate(delta: np.ndarray) -> np.ndarray:
     return out.reshape(delta.shape[:-1])
 
 
+#: Release heights [m] of the grid search (uniform prior over them) for legs flown well above every level.
+DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
+#: The release levels span this range [m] (ground-level vents to the roofs and chimneys of a town).
+RELEASE_RANGE_M = (0.5, 10.0)
+#: The finest spacing of release levels [m]: at most eight levels over the range (the cost of the fine pass and of
+#: the bag grows with them; session 17 measured eight on the follow-up cases).
+MIN_LEVEL_SPACING_M = 1.5
+
+
+def release_heights(event_altitudes) -> tuple[float, ...]:
+    """Release heights [m] resolved by legs whose plume encounters were at ``event_altitudes`` [m above ground].
+
+    A leg at height z sees the plume of a release at height h only where the plume has spread vertically to
+    σz ≳ |z − h| / 2 (the Gaussian plume's vertical term exp(−(z − h)² / 2σz²) is e⁻² there; Seinfeld & Pandis
+    2016, §18.8), and there the reading changes with h on the scale of σz. So levels spaced Δ apart resolve what
+    the lowest leg at z_min sees of the highest release h_max when Δ ≤ (z_min − h_max) / 2. Legs that high (a
+    coverage survey at 20 m) keep :data:`DEFAULT_HEIGHTS` (4–5 m apart); lower legs — a follow-up over the roofs
+    at 13–16 m, a curtain at 5 m — get levels evenly spaced over :data:`RELEASE_RANGE_M` with that spacing,
+    floored at :data:`MIN_LEVEL_SPACING_M`. Without events, the default.
+
+    >>> release_heights([19.6, 20.4])
+    (1.0, 5.0, 10.0)
+    >>> release_heights([13.5, 20.0])
+    (0.5, 2.083, 3.667, 5.25, 6.833, 8.417, 10.0)
+    >>> len(release_heights([5.0]))
+    8
+    """
+    z = np.asarray(list(event_altitudes), float)
+    z = z[np.isfinite(z)]
+    lo, hi = RELEASE_RANGE_M
+    if z.size == 0:
+        return DEFAULT_HEIGHTS
+    spacing = (float(z.min()) - hi) / 2.0
+    default_spacing = float(np.min(np.diff(DEFAULT_HEIGHTS)))
+    if spacing >= default_spacing:
+        return DEFAULT_HEIGHTS
+    n = int(math.ceil((hi - lo) / max(spacing, MIN_LEVEL_SPACING_M) - 1e-9)) + 1
+    return tuple(round(float(h), 3) for h in np.linspace(lo, hi, n))
+
+
 def children(parents: np.ndarray, parent_step: float, child_step: float):
     """Centres of the child cells (side ``child_step``) tiling square parent cells centred at ``parents``."""
     sub = int(round(parent_step / child_step))

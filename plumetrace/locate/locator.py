@@ -36,6 +36,7 @@ from plumetrace.locate.attribution import top_buildings
 from plumetrace.locate.bagging import bagged
 from plumetrace.locate.co_emission import co_emission
 from plumetrace.locate.grid import ALPHA
+from plumetrace.locate.levels import release_heights
 from plumetrace.locate.multi import backfit, joint_pair
 from plumetrace.locate.network import NetworkLocator, is_fixed_network
 from plumetrace.locate.observations import BROADBAND, Observations, build_observations, skewed
@@ -58,7 +59,6 @@ from plumetrace.physics.wind import bounded_class_weights
 
 __all__ = ["ChannelPosterior", "EvidenceMap", "SourceEstimate", "SourceLocator"]
 
-DEFAULT_HEIGHTS = (1.0, 5.0, 10.0)
 #: [m] Margin of the flown area searched for channels without events (negative: inside it): outside it, a weak wide
 #: plume of a far source is indistinguishable from a sensor's slow drift.
 QUIET_MARGIN = -25.0
@@ -95,8 +95,9 @@ class SourceLocator:
         Fine and coarse cell sides of the search grid [m].
     margin : float
         Distance beyond the surveyed area where sources are searched [m].
-    heights : sequence of float
-        Candidate release heights [m] (uniform prior over them).
+    heights : sequence of float or "auto"
+        Candidate release heights [m] (uniform prior over them); ``auto``: spaced to what the lowest legs that met a
+        plume resolve (:func:`plumetrace.locate.levels.release_heights`).
     stability : str, optional
         Pasquill class; by default estimated from the survey's wind-direction variability (σθ of one-minute
         means, :func:`plumetrace.physics.stability.sigma_theta_of_window_means`).
@@ -198,6 +199,8 @@ class SourceLocator:
         (class code, prior weight) of the classes marginalised.
     sigma_theta_ : float or None
         Spread of the survey's one-minute mean wind directions [deg] (None with a given class or wind).
+    heights_ : tuple of float
+        Release heights searched [m] (``heights``, or those ``auto`` chose; not set for a fixed network).
     meander_sd_ : float or None
         σ of the meander offsets used [deg].
     observations_ : dict of str to Observations
@@ -208,7 +211,7 @@ class SourceLocator:
     """
 
     def __init__(self, resolution: float = 5.0, coarse_resolution: float = 25.0, margin: float = 100.0,
-                 heights=DEFAULT_HEIGHTS, stability: str | None = None,
+                 heights="auto", stability: str | None = None,
                  dispersion=("briggs_rural", "briggs_urban"), mixing_height: float | None = None,
                  wind: tuple[float, float] | None = None, wind_offset_sd_deg: float = 8.0,
                  q_range: tuple[float, float] = (1e-4, 1e2), n_q: int = 19, max_sources: int = 2,
@@ -283,10 +286,12 @@ class SourceLocator:
         if is_fixed_network(survey):  # sensors that never move: their own inversion (plumetrace.locate.network)
             return self._fit_network(survey, buildings, stage)
         self.meander_sd_ = self._meander_sd()
+        self.heights_ = (release_heights([e.alt_m for e in self.detector_.events_]) if isinstance(self.heights, str)
+                         else tuple(float(h) for h in self.heights))
         self.search_ = GridSearch(
             sigma_models=self.sigma_models_, stability_weights=self.stability_weights_, resolution=self.resolution,
             coarse_resolution=self.coarse_resolution, margin=self.margin,
-            heights=np.asarray(self.heights, float), q_grid=self.q_grid, wind_offset_sd_deg=self.wind_offset_sd_deg,
+            heights=np.asarray(self.heights_, float), q_grid=self.q_grid, wind_offset_sd_deg=self.wind_offset_sd_deg,
             mixing_height=self.mixing_height,
             beta=min(1.0, self.bin_s / ERROR_CORRELATION_S), p_off=self.p_off, meander_sd_deg=self.meander_sd_,
             meander_block_s=self.meander_block_s, meander_offsets=MEANDER_OFFSETS, min_log_bayes=self.min_log_bayes,
@@ -323,7 +328,7 @@ class SourceLocator:
                 residual = self.search_.subtract(residual, post, self.subtract_error)
             mine = [p for p in self.posteriors_ if p.channel == channel]
             if mine and self.max_sources >= 2 and channel not in quiet:
-                heights = np.asarray(self.heights, float)
+                heights = np.asarray(self.heights_, float)
                 joint = joint_pair(self.search_, obs, mine, float(heights[len(heights) // 2]),
                                    self.stability_weights_[0][0], self.subtract_error)
                 if joint is not mine:
