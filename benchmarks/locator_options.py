@@ -57,6 +57,9 @@ still runs them):
 * ``bag-size``: the whole suite with the bagged 90 % radius of each site for bootstrap data sets c = 1, 2, 4, 8
   times the number of blocks, and the tempered radius: how many found targets each holds, overall and per family
   (session 17; about an hour on 2 cores).
+* ``follow-up-joint``: the whole follow-up bench (20 cases, 2 workers) with the default joint locate and with the
+  meander random effect added to the joint locates of every arm (about 2.5 h on 2 cores; session 18 measured it on
+  the adaptive arm only);
 * ``follow-up-heights``: follow-up benchmark cases 0–8 and 10 with the release heights (1, 5, 10) m and with eight
   levels 0.5–10 m: each arm's error, building top-1 and whether its region holds the lab (session 17).
 
@@ -956,6 +959,21 @@ def follow_up_heights(seeds=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10),
                   f"{sum(f['covered'] for f in found)}/{len(rows)}, errors [m] {' '.join(errors)}", flush=True)
 
 
+def follow_up_joint(variant=(("meander_sd_deg", "auto"),), n: int = 20, workers: int = 2) -> None:
+    """The whole follow-up bench with options added to the joint locates only (every arm), against the default."""
+    import json
+
+    import plumetrace.bench.follow_up as follow_up
+
+    for name, joint in (("default", None), (" ".join(f"{k}={v}" for k, v in variant), dict(variant))):
+        report = follow_up.run_follow_up_bench(n, workers=workers, joint_locator=joint)
+        s = report["summary"]
+        print(f"{name}: paired top-1 {json.dumps(s['paired_top1'])}, {s['seconds']:.0f} s", flush=True)
+        for arm, v in s["overall"].items():
+            print(f"  {arm}: found {v['found']}/{v['cases']}, top-1 {v['top1']:.0%}, top-3 {v['top3']:.0%}, "
+                  f"median {v['median_error_m']:.1f} m, region holds the lab {v['coverage90']:.0%}", flush=True)
+
+
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -964,7 +982,8 @@ def main() -> None:
                                      "lag", "lag-suite", "curtain", "settings", "oracle", "inline", "alongwind",
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
                                      "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
-                                     "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights"])
+                                     "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights",
+                                     "follow-up-joint"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
@@ -976,7 +995,7 @@ def main() -> None:
               "co-emission-bounds": co_emission_bounds, "beam-average": beam_average,
               "site-numbers": site_numbers, "follow-up-diagnosis": follow_up_diagnosis, "bag-size": bag_size,
               "follow-up-heights": follow_up_heights,
-              "heights": heights}
+              "heights": heights, "follow-up-joint": follow_up_joint}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

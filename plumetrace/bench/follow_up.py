@@ -75,8 +75,12 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict) -> dict:
             "building_probability": e.building_probability}
 
 
-def run_follow_up_case(seed: int, locator: dict | None = None) -> dict:
-    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row); ``locator``: locator options."""
+def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator: dict | None = None) -> dict:
+    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row).
+
+    ``locator``: locator options; ``joint_locator``: options added for the joint locates (coverage and follow-up)
+    only.
+    """
     t0 = time.perf_counter()
     sc = follow_up_scenario_spec(seed)
     frame = LocalFrame(sc.origin.lat, sc.origin.lon)
@@ -116,7 +120,7 @@ def run_follow_up_case(seed: int, locator: dict | None = None) -> dict:
         fsim = simulate(fsc, f"<{fsc.name}>")
         fol = survey_from_dataframe(fsim.survey, channels, f"{sc.name}/{arm}.csv", frame)
         joint = merge_surveys([cov, fol], frame)
-        jl = SourceLocator(**opts).fit(joint, buildings)
+        jl = SourceLocator(**{**opts, **(joint_locator or {})}).fit(joint, buildings)
         row[arm] = {**_score(jl, frame, target), "flight_min": round(sum(s.time_s for s in sorties) / 60.0, 2),
                     "planned": True}
     row["seconds"] = time.perf_counter() - t0
@@ -150,18 +154,19 @@ def summarise_follow_up(rows: list[dict]) -> dict:
             "seconds": float(sum(r["seconds"] for r in rows))}
 
 
-def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, locator: dict | None = None) -> dict:
-    """Every case (on a Dask local cluster with ``workers`` > 1), summarised."""
+def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, locator: dict | None = None,
+                        joint_locator: dict | None = None) -> dict:
+    """Every case (on a Dask local cluster with ``workers`` > 1), summarised; options as :func:`run_follow_up_case`."""
     seeds = list(range(n))
     if workers and workers > 1:
         from plumetrace.pipeline import dask_executor
 
         with dask_executor(workers) as (ex, _):
-            rows = list(ex.map(run_follow_up_case, seeds, [locator] * n))
+            rows = list(ex.map(run_follow_up_case, seeds, [locator] * n, [joint_locator] * n))
     else:
         rows = []
         for s in seeds:
-            rows.append(run_follow_up_case(s, locator))
+            rows.append(run_follow_up_case(s, locator, joint_locator))
             if progress:
                 progress(rows[-1])
     return {"summary": summarise_follow_up(rows), "rows": rows}

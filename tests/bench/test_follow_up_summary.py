@@ -1,0 +1,38 @@
+"""The follow-up benchmark's summary: per-arm scores, per world, and the paired comparison."""
+
+import pytest
+
+from plumetrace.bench.follow_up import ARMS, summarise_follow_up
+
+
+def _arm(found, top1=False, top3=False, covered=False, error=None, minutes=0.0):
+    return {"found": found, "top1": top1, "top3": top3, "covered": covered, "error_m": error, "flight_min": minutes}
+
+
+def _row(world, seconds=10.0, **arms):
+    row = {"scenario": f"follow_up_{world}", "world": world, "seed": 0, "seconds": seconds}
+    for arm in ARMS:
+        row[arm] = arms.get(arm, _arm(False))
+    return row
+
+
+def test_summary_scores_every_arm_and_pairs_adaptive_with_the_best_fixed_pattern():
+    rows = [
+        _row("meander", adaptive=_arm(True, True, True, True, 2.0, 20.0), ladder=_arm(True, False, True, True, 9.0),
+             orbit=_arm(True, True, True, False, 6.0), none=_arm(True, False, False, True, 14.0)),
+        _row("meander", adaptive=_arm(True, False, True, True, 8.0, 24.0), ladder=_arm(True, True, True, True, 3.0),
+             orbit=_arm(False)),
+        _row("puff", adaptive=_arm(True, True, True, False, 4.0, 22.0), ladder=_arm(True, True, True, True, 5.0),
+             orbit=_arm(True, False, False, True, 30.0)),
+    ]
+    s = summarise_follow_up(rows)
+    a = s["overall"]["adaptive"]
+    assert s["cases"] == 3 and a["found"] == 3
+    assert a["top1"] == pytest.approx(2 / 3) and a["top3"] == 1.0
+    assert a["median_error_m"] == 4.0 and a["coverage90"] == pytest.approx(2 / 3)
+    assert a["flight_min"] == pytest.approx(22.0)
+    # the ladder names the building in 2 cases, the orbit in 1: the ladder is the best fixed pattern
+    assert s["paired_top1"] == {"best_fixed": "ladder", "adaptive_only": 1, "fixed_only": 1}
+    assert s["by_world"]["puff"]["adaptive"]["cases"] == 1
+    assert s["by_world"]["meander"]["orbit"]["found"] == 1
+    assert s["overall"]["none"]["median_error_m"] == 14.0 and s["seconds"] == 30.0
