@@ -57,6 +57,8 @@ still runs them):
 * ``bag-size``: the whole suite with the bagged 90 % radius of each site for bootstrap data sets c = 1, 2, 4, 8
   times the number of blocks, and the tempered radius: how many found targets each holds, overall and per family
   (session 17; about an hour on 2 cores).
+* ``release-levels``: the release levels ``auto`` picks (session 18): synthetic legs at 12 m both ways, every suite
+  scenario's lowest plume encounter and levels, and the harness on those whose levels change, both ways;
 * ``follow-up-joint``: the whole follow-up bench (20 cases, 2 workers) with the default joint locate and with the
   meander random effect added to the joint locates of every arm (about 2.5 h on 2 cores; session 18 measured it on
   the adaptive arm only);
@@ -959,6 +961,58 @@ def follow_up_heights(seeds=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10),
                   f"{sum(f['covered'] for f in found)}/{len(rows)}, errors [m] {' '.join(errors)}", flush=True)
 
 
+def release_levels() -> None:
+    """Session 18's release levels (``heights="auto"``): synthetic legs at 12 m, then which suite scenarios change.
+
+    First the synthetic low legs of ``tests/locate/test_heights.py`` (releases at 3.8, 7 and 2 m, seeds 0 and 1)
+    located with ``auto`` and with (1, 5, 10) m; then every suite scenario's lowest plume encounter and the levels
+    it gets, and the accuracy harness on the scenarios whose levels change, both ways.
+    """
+    import json
+    import time
+
+    import numpy as np
+
+    from plumetrace.bench.accuracy import DEFAULT_SUITE, run_accuracy, scenario_files
+    from plumetrace.detect import PlumeDetector
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.survey import survey_from_dataframe
+    from plumetrace.locate import SourceLocator
+    from plumetrace.locate.levels import DEFAULT_HEIGHTS, release_heights
+    from plumetrace.sim.scenario import load_scenario
+    from plumetrace.sim.simulate import simulate
+    from tests.locate.test_heights import low_leg_survey
+
+    for height in (3.8, 7.0, 2.0):
+        for seed in (0, 1):
+            survey = low_leg_survey(height, 12.0, seed=seed)
+            for name, levels in (("auto", "auto"), ("default", DEFAULT_HEIGHTS)):
+                t0 = time.perf_counter()
+                loc = SourceLocator(stability="D", dispersion="briggs_rural", wind_offset_sd_deg=0.0,
+                                    heights=levels).fit(survey)
+                s = loc.sources_[0]
+                print(f"release {height} m, seed {seed}, {name} {loc.heights_}: error "
+                      f"{np.hypot(s.east, s.north):.1f} m, 90 % radius {s.credible90_radius_m:.1f} m, "
+                      f"{time.perf_counter() - t0:.2f} s", flush=True)
+    changed = []
+    for path in scenario_files(DEFAULT_SUITE):
+        sc, base = load_scenario(path)
+        sim = simulate(sc, path, base)
+        channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+        survey = survey_from_dataframe(sim.survey, channels, path, LocalFrame(sc.origin.lat, sc.origin.lon))
+        lags = {x["column"]: x["lag_s"] for p in sim.truth["platforms"] for x in p["sensors"]}
+        alts = [e.alt_m for e in PlumeDetector(lags=lags).fit(survey).events_]
+        levels = release_heights(alts)
+        print(f"{sc.name}: lowest encounter {min(alts, default=float('nan')):.1f} m, levels {levels}", flush=True)
+        if levels != DEFAULT_HEIGHTS:
+            changed.append(sc.name)
+    for name, params in (("auto", {}), ("default", {"heights": DEFAULT_HEIGHTS})):
+        report = run_accuracy(select=",".join(changed), progress=False, locator_params=params)
+        for r in report["scenarios"]:
+            print(f"{name}: {r['scenario']} {json.dumps(r['localisation'])}, locate {r['seconds_locate']:.1f} s",
+                  flush=True)
+
+
 def follow_up_joint(variant=(("meander_sd_deg", "auto"),), n: int = 20, workers: int = 2) -> None:
     """The whole follow-up bench with options added to the joint locates only (every arm), against the default."""
     import json
@@ -972,6 +1026,11 @@ def follow_up_joint(variant=(("meander_sd_deg", "auto"),), n: int = 20, workers:
         for arm, v in s["overall"].items():
             print(f"  {arm}: found {v['found']}/{v['cases']}, top-1 {v['top1']:.0%}, top-3 {v['top3']:.0%}, "
                   f"median {v['median_error_m']:.1f} m, region holds the lab {v['coverage90']:.0%}", flush=True)
+        for r in report["rows"]:  # each arm's error, along-wind offset (negative: upwind) and height
+            print(f"  {r['scenario']}: " + "; ".join(
+                f"{arm} " + (f"{r[arm]['error_m']:.1f} m, along {r[arm]['along_wind_m']:+.1f} m, "
+                             f"h {r[arm]['height_m']:.1f} m, top-1 {r[arm]['top1']}" if r[arm]["found"] else "–")
+                for arm in follow_up.ARMS), flush=True)
 
 
 def main() -> None:
@@ -983,7 +1042,7 @@ def main() -> None:
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
                                      "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
                                      "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights",
-                                     "follow-up-joint"])
+                                     "follow-up-joint", "release-levels"])
     ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
     args = ap.parse_args()
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
@@ -995,7 +1054,8 @@ def main() -> None:
               "co-emission-bounds": co_emission_bounds, "beam-average": beam_average,
               "site-numbers": site_numbers, "follow-up-diagnosis": follow_up_diagnosis, "bag-size": bag_size,
               "follow-up-heights": follow_up_heights,
-              "heights": heights, "follow-up-joint": follow_up_joint}
+              "heights": heights, "follow-up-joint": follow_up_joint,
+              "release-levels": release_levels}
     if args.what in simple:
         simple[args.what]()
     elif args.out:

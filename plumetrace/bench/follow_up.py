@@ -56,7 +56,8 @@ def follow_up_scenario_spec(seed: int) -> Scenario:
     return Scenario.model_validate(d)
 
 
-def _score(locator: SourceLocator, frame: LocalFrame, target: dict) -> dict:
+def _score(locator: SourceLocator, frame: LocalFrame, target: dict, wind_from_deg: float) -> dict:
+    """The arm's estimate of the target; ``along_wind_m``: its offset along the forecast wind (negative: upwind)."""
     lat, lon = target["lat"], target["lon"]
     te, tn = (float(v) for v in frame.to_local(lat, lon))
     best = None
@@ -66,13 +67,16 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict) -> dict:
             best = (d, e)
     if best is None:
         return {"found": False, "error_m": None, "top1": False, "top3": False, "covered": False,
-                "building_probability": None}
+                "building_probability": None, "levels": list(locator.heights_)}
     d, e = best
     top = [b for b, _ in e.buildings_top]
     covered = bool(e.credible90 is not None and e.credible90.buffer(1e-6).covers(Point(te, tn)))
+    down = np.deg2rad(wind_from_deg + 180.0)
     return {"found": True, "error_m": d, "top1": e.building_id == target["building_id"],
             "top3": target["building_id"] in top[:3], "covered": covered,
-            "building_probability": e.building_probability}
+            "building_probability": e.building_probability,
+            "along_wind_m": float((e.east - te) * np.sin(down) + (e.north - tn) * np.cos(down)),
+            "height_m": float(e.height_m), "levels": list(locator.heights_)}
 
 
 def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator: dict | None = None) -> dict:
@@ -92,19 +96,18 @@ def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator: di
     target = next(s for s in sim.truth["sources"] if s["target"])
     row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
     opts = {"lags": lags, **(locator or {})}
+    theta = np.deg2rad(sim.survey["wind_dir_deg"].to_numpy())
+    spd = sim.survey["wind_speed_mps"].to_numpy()
+    u, v = np.mean(-spd * np.sin(theta)), np.mean(-spd * np.cos(theta))
+    wind = (float(np.mean(spd)), float(np.mod(np.rad2deg(np.arctan2(-u, -v)), 360.0)))  # the forecast
     loc = SourceLocator(**opts).fit(cov, buildings)
-    row["none"] = {**_score(loc, frame, target), "flight_min": 0.0}
+    row["none"] = {**_score(loc, frame, target, wind[1]), "flight_min": 0.0}
     cands = follow_up_candidates(loc, MAX_TARGETS)
     if not cands:
         for arm in ARMS[1:]:
             row[arm] = {**row["none"], "flight_min": 0.0, "planned": False}
         row["seconds"] = time.perf_counter() - t0
         return row
-    data = sim.survey
-    theta = np.deg2rad(data["wind_dir_deg"].to_numpy())
-    spd = data["wind_speed_mps"].to_numpy()
-    u, v = np.mean(-spd * np.sin(theta)), np.mean(-spd * np.cos(theta))
-    wind = (float(np.mean(spd)), float(np.mod(np.rad2deg(np.arctan2(-u, -v)), 360.0)))
     work = MultiPoint(cov.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
     air = Airspace(None, [], 10.0, 120.0, buildings=buildings, work_area=work)
     budget = BUDGET_PER_TARGET_MIN * len(cands)
@@ -121,7 +124,7 @@ def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator: di
         fol = survey_from_dataframe(fsim.survey, channels, f"{sc.name}/{arm}.csv", frame)
         joint = merge_surveys([cov, fol], frame)
         jl = SourceLocator(**{**opts, **(joint_locator or {})}).fit(joint, buildings)
-        row[arm] = {**_score(jl, frame, target), "flight_min": round(sum(s.time_s for s in sorties) / 60.0, 2),
+        row[arm] = {**_score(jl, frame, target, wind[1]), "flight_min": round(sum(s.time_s for s in sorties) / 60.0, 2),
                     "planned": True}
     row["seconds"] = time.perf_counter() - t0
     return row

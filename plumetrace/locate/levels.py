@@ -88,7 +88,7 @@ def release_heights(event_altitudes) -> tuple[float, ...]:
     2016, §18.8), and there the reading changes with h on the scale of σz. So levels spaced Δ apart resolve what
     the lowest leg at z_min sees of the highest release h_max when Δ ≤ (z_min − h_max) / 2. Legs that high (a
     coverage survey at 20 m) keep :data:`DEFAULT_HEIGHTS` (4–5 m apart); lower legs — a follow-up over the roofs
-    at 13–16 m, a curtain at 5 m — get levels evenly spaced over :data:`RELEASE_RANGE_M` with that spacing,
+    below 18 m, a curtain at 5 m — get levels evenly spaced over :data:`RELEASE_RANGE_M` with that spacing,
     floored at :data:`MIN_LEVEL_SPACING_M`. Without events, the default.
 
     >>> release_heights([19.6, 20.4])
