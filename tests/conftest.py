@@ -17,6 +17,35 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PLUMETRACE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+#: The modules that use the session's demo run (``demo_run``). Under pytest-xdist (``-n``, ``addopts``) they share one
+#: worker, so the demo runs once; every other module runs whole on one worker, so its module fixtures run once.
+DEMO_MODULES = frozenset({"tests/test_demo.py", "tests/api/test_matrix.py", "tests/leads/test_learning.py",
+                          "tests/web/test_service_page.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's per-module scheduling, with :data:`DEMO_MODULES` as one unit of work.
+
+    (xdist's own ``loadgroup`` does not group under pytest 9, whose node ids cannot be renamed.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "demo" if module in DEMO_MODULES else module
+
+    return ModuleScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A module that uses the demo run and is not in :data:`DEMO_MODULES` would run the demo again: refuse it."""
+    stray = sorted({item.nodeid.split("::", 1)[0] for item in items
+                    if "demo_run" in getattr(item, "fixturenames", ())} - DEMO_MODULES)
+    if stray:
+        raise pytest.UsageError(f"add {', '.join(stray)} to DEMO_MODULES in tests/conftest.py (they use demo_run)")
+
+
 @pytest.fixture(scope="session")
 def prairie_grass_dir() -> Path:
     """Project Prairie Grass as shipped in the package (a fresh clone validates itself; no ../shared needed)."""
