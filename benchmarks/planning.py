@@ -91,9 +91,16 @@ def main() -> None:
                         sigma_model("briggs_rural"), settings=joint)
     fu.fit([classes], fair)
     t_cls, _ = _best(lambda: fu.fit([classes], fair), args.repeats)
+    # and each with three release heights, as the locator hands them over since session 19
+    tall = [(code, model, h, mc * hw) for code, model, mc in joint for h, hw in ((1.0, 0.25), (5.0, 0.5), (10.0, 0.25))]
+    heights = Candidate("c1", cells, sum(j[3] for j in tall), qg, qm / qm.sum(), 5.0, 3.0,
+                        sigma_model("briggs_rural"), settings=tall)
+    fu.fit([heights], fair)
+    t_hgt, _ = _best(lambda: fu.fit([heights], fair), args.repeats)
     report = {"coverage_2km_s": t_cov, "coverage_spacing_m": plan.info["spacing_m"],
               "coverage_sorties": len(plan.sorties), "lawnmower_40m_s": t_base, "coverage_ratio": t_cov / t_base,
-              "follow_up_s": t_fu, "follow_up_classes_s": t_cls, "ladder_s": t_lad, "follow_up_ratio": t_fu / t_lad}
+              "follow_up_s": t_fu, "follow_up_classes_s": t_cls, "follow_up_heights_s": t_hgt, "ladder_s": t_lad,
+              "follow_up_ratio": t_fu / t_lad}
     if args.json:
         print(json.dumps(report))
         return
@@ -102,7 +109,7 @@ def main() -> None:
           f"(ratio {t_cov / t_base:.1f}×)")
     print(f"follow-up plan (12 min, one candidate, 49 houses): {t_fu:.2f} s; ladder of the same budget: "
           f"{t_lad:.2f} s (ratio {t_fu / t_lad:.1f}×); with 3 classes × 2 σ families drawn with the cell: "
-          f"{t_cls:.2f} s")
+          f"{t_cls:.2f} s; and 3 release heights: {t_hgt:.2f} s")
 
 
 if __name__ == "__main__":

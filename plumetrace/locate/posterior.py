@@ -72,9 +72,10 @@ class ChannelPosterior:
     against "no source"; ``east``, ``north`` the most probable cell, ``height`` the posterior-mean release height
     [m]; ``rate_g_s`` and ``rate_ci90_g_s`` the posterior median rate and its 5–95 % interval; ``config`` the most
     probable configuration (wind offset, stability code, σ-family index, height, rate, cell); ``setting_mass``
-    (stability code, σ-family index) → the joint posterior mass of that setting and each cell (the settings' arrays
-    sum to ``mass``: a follow-up planner draws the class with the cell, since a source farther upwind in a more
-    unstable class explains the same crossings as a nearer one in a stabler class).
+    (stability code, σ-family index, release height [m]) → the joint posterior mass of that setting and each cell
+    (the settings' arrays sum to ``mass``: a follow-up planner draws the class and the height with the cell, since a
+    source farther upwind in a more unstable class, or released lower, explains the same crossings as a nearer one
+    in a stabler class, or released higher).
     """
 
     channel: str
@@ -491,9 +492,10 @@ class GridSearch:
             return rejected
         cell_mass = np.exp(log_sum_exp(lq, axis=(0, 2)) - total)
         setting_mass: dict = {}
-        for a, cell_config in zip(active, np.exp(log_sum_exp(lq, axis=2) - total), strict=True):
-            key = (float(configs[a][1]), int(configs[a][2]))
-            setting_mass[key] = setting_mass.get(key, 0.0) + cell_config
+        for a, cell_height in zip(active, lq, strict=True):  # (cell, height) of one configuration
+            for k, h in enumerate(heights):
+                key = (float(configs[a][1]), int(configs[a][2]), float(h))
+                setting_mass[key] = setting_mass.get(key, 0.0) + np.exp(cell_height[:, k] - total)
         h_mass = np.exp(log_sum_exp(lq, axis=(0, 1)) - total)
         best = np.unravel_index(int(np.argmax(lp)), lp.shape)
         i_map = int(np.argmax(cell_mass))

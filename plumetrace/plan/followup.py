@@ -1,8 +1,8 @@
 """Adaptive follow-up flights: the legs that are expected to tell most about where each candidate source is.
 
 From the grid posterior of each candidate (cells with mass, the rate's marginal, release height, and the joint
-mass of each stability class and σ family with the cell), the planner draws N hypotheses (cell, class and σ family,
-rate) from the posterior and
+mass of each stability class, σ family and release height with the cell), the planner draws N hypotheses (cell,
+class, σ family, height, rate) from the posterior and
 predicts, with the forward model under the forecast wind, the readings each hypothesis would give on every
 candidate leg: crosswind legs at several distances downwind of the candidate, along-wind legs through its plume,
 each at a few altitudes. The value of a set of legs S is the expected information gain (mutual information)
@@ -55,8 +55,9 @@ class Candidate:
 
     ``cells`` (n, 2) [m] with ``mass``; ``q_grid`` [g/s] with ``q_mass``; ``height`` release height [m];
     ``code`` stability code and ``model`` σ-family name or SigmaModel of the most probable configuration;
-    ``species``; ``name``; ``log_bayes``; ``settings``, optionally, (code, model, joint mass per cell) of every
-    class and σ family the posterior holds (the arrays sum to ``mass``): hypotheses then draw them with the cell.
+    ``species``; ``name``; ``log_bayes``; ``settings``, optionally, (code, model, height [m], joint mass per cell)
+    of every class, σ family and release height the posterior holds (the arrays sum to ``mass``; (code, model, mass)
+    takes ``height``): hypotheses then draw them with the cell.
     """
 
     name: str
@@ -80,8 +81,8 @@ class Candidate:
         cfg = post.config
         settings = None
         if getattr(post, "setting_mass", None):
-            settings = [(float(code), sigma_models[int(m)], np.asarray(v, float))
-                        for (code, m), v in sorted(post.setting_mass.items())]
+            settings = [(float(key[0]), sigma_models[int(key[1])], *(float(h) for h in key[2:]), np.asarray(v, float))
+                        for key, v in sorted(post.setting_mass.items())]
         return cls(name, np.asarray(post.cells, float), np.asarray(post.mass, float), np.asarray(post.q_grid),
                    np.asarray(post.q_mass), float(cfg.get("height", post.height)), float(cfg.get("code", 3.0)),
                    sigma_models[int(cfg.get("model", 0))], post.species, float(post.log_bayes), temperature, pressure,
@@ -157,14 +158,14 @@ class FollowUpPlanner:
     def _hypotheses(self, cand: Candidate, rng):
         """(cells, rates, weights, labels, direction offsets, settings) of hypotheses drawn from the posterior.
 
-        With the candidate's ``settings``, a hypothesis draws its (cell, class and σ family) from their joint
-        mass; ``settings`` are then (code, model) per hypothesis, else the candidate's own for every one.
+        With the candidate's ``settings``, a hypothesis draws its (cell, class, σ family, height) from their joint
+        mass; ``settings`` are then (code, model, height) per hypothesis, else the candidate's own for every one.
         """
         if cand.settings:
-            joint = np.stack([np.asarray(v, float) for _, _, v in cand.settings])  # (settings, cells)
-            kinds = [(code, model) for code, model, _ in cand.settings]
+            joint = np.stack([np.asarray(s[-1], float) for s in cand.settings])  # (settings, cells)
+            kinds = [(s[0], s[1], s[2] if len(s) == 4 else cand.height) for s in cand.settings]
         else:
-            joint, kinds = np.asarray(cand.mass, float)[None, :], [(cand.code, cand.model)]
+            joint, kinds = np.asarray(cand.mass, float)[None, :], [(cand.code, cand.model, cand.height)]
         n_cells = joint.shape[1]
         mass = joint.ravel() / joint.sum()
         n = min(self.n_hypotheses, int(np.count_nonzero(mass > 0)))
@@ -206,12 +207,13 @@ class FollowUpPlanner:
         out = np.empty((len(cells), n))
         ppb = mole_fraction(1e-3, SPECIES[cand.species].molar_mass, cand.temperature, cand.pressure) * 1e9
         groups: dict = {}  # one forward-model call per (direction offset, class, σ family)
-        for i, (off, (code, model)) in enumerate(zip(offsets, settings, strict=True)):
-            groups.setdefault((float(off), float(code), id(model)), (model, []))[1].append(i)
-        for (off, code, _), (model, members) in groups.items():
+        for i, (off, (code, model, height)) in enumerate(zip(offsets, settings, strict=True)):
+            groups.setdefault((float(off), float(code), id(model)), (model, [], []))[1].append(i)
+            groups[(float(off), float(code), id(model))][2].append(height)
+        for (off, code, _), (model, members, heights) in groups.items():
             sel = np.array(members)
             g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
-                               np.full(sel.size, cand.height), np.full(n, float(u)), np.full(n, float(frm) + off),
+                               np.asarray(heights, float), np.full(n, float(u)), np.full(n, float(frm) + off),
                                stability_label(code).item(), model=model, min_wind_speed=0.5)
             out[sel] = (g * ppb).T * q[sel, None]
         return out

@@ -60,10 +60,14 @@ def test_the_class_is_kept_jointly_with_the_cell():
     loc = ReadsC(dispersion="briggs_rural", wind_offset_sd_deg=0.0).fit(survey)
     (site,) = loc.sources_
     for post in (loc.posteriors_[0], site.posterior):
-        joint = post.setting_mass
-        assert set(joint) <= {(1.0, 0), (2.0, 0), (3.0, 0)}
+        joint = post.setting_mass  # (class, σ family, release height) → mass per cell
+        assert {(code, family) for code, family, _ in joint} <= {(1.0, 0), (2.0, 0), (3.0, 0)}
+        assert {h for _, _, h in joint} == set(loc.heights_)
         assert sum(joint.values()) == pytest.approx(post.mass, abs=1e-9)
-        east = {code: float(m @ post.cells[:, 0] / m.sum()) for (code, _), m in joint.items() if m.sum() > 0.05}
+        by_class: dict = {}
+        for (code, _, _), m in joint.items():
+            by_class[code] = by_class.get(code, 0.0) + m
+        east = {code: float(m @ post.cells[:, 0] / m.sum()) for code, m in by_class.items() if m.sum() > 0.05}
         assert east[2.0] < east[1.0] - 10.0, east  # the narrower class C plume comes from farther upwind
 
 

@@ -63,22 +63,32 @@ def test_impossible_follow_ups_exit_with_the_limit():
         FollowUpPlanner(wind=(3.0, 270.0)).fit([], air)
 
 
-def test_hypotheses_draw_the_class_with_the_cell():
-    # a source upwind in class B or nearer in class D explains the same crossings: the planner must keep the pairs
+def test_hypotheses_draw_the_class_and_the_height_with_the_cell():
+    # a source upwind in class B, or released low, explains the same crossings as a nearer one in class D, or
+    # released higher: the planner must keep the triples
     cand = candidate()
     rural = sigma_model("briggs_rural")
     upwind = cand.cells[:, 0] < 0  # the wind blows from the west
-    cand.settings = [(1.0, rural, np.where(upwind, cand.mass, 0.0)), (3.0, rural, np.where(upwind, 0.0, cand.mass))]
+    cand.settings = [(1.0, rural, 1.0, np.where(upwind, cand.mass, 0.0)),
+                     (3.0, rural, 10.0, np.where(upwind, 0.0, cand.mass))]
     planner = FollowUpPlanner(wind=(3.0, 270.0), n_hypotheses=80)
     cells, q, w, labels, offsets, settings = planner._hypotheses(cand, np.random.default_rng(1))
-    codes = np.array([code for code, _ in settings])
+    codes = np.array([code for code, _, _ in settings])
+    heights = np.array([h for _, _, h in settings])
     assert set(codes) == {1.0, 3.0}
     assert np.all(codes[cells[:, 0] < 0] == 1.0) and np.all(codes[cells[:, 0] >= 0] == 3.0)
-    # each hypothesis's plume is its own class's: on a line 80 m downwind, class B's differs, class D's is the same
+    assert np.all(heights[codes == 1.0] == 1.0) and np.all(heights[codes == 3.0] == 10.0)
+    # each hypothesis's plume is its own class's and height's: on a line 80 m downwind, class B's at 1 m differs
     pts = np.column_stack((np.full(41, 80.0), np.linspace(-100.0, 100.0, 41)))
     zero = np.zeros_like(offsets)
     own = planner._predict(cand, (cells, q, w, labels, zero, settings), pts, 10.0)
-    as_d = planner._predict(cand, (cells, q, w, labels, zero, [(3.0, rural)] * len(settings)), pts, 10.0)
+    as_d = planner._predict(cand, (cells, q, w, labels, zero, [(3.0, rural, 10.0)] * len(settings)), pts, 10.0)
     b = codes == 1.0
     assert np.allclose(own[~b], as_d[~b])
     assert not np.allclose(own[b], as_d[b])
+    low_d = planner._predict(cand, (cells, q, w, labels, zero, [(3.0, rural, 1.0)] * len(settings)), pts, 10.0)
+    assert not np.allclose(low_d[~b], as_d[~b])  # the height enters the prediction
+    # settings without a height take the candidate's
+    cand.settings = [(3.0, rural, cand.mass)]
+    *_, plain = planner._hypotheses(cand, np.random.default_rng(1))
+    assert {h for _, _, h in plain} == {cand.height}
