@@ -21,6 +21,7 @@ from shapely.geometry import MultiPoint, Point
 from plumetrace.geo.crs import LocalFrame
 from plumetrace.io.survey import merge_surveys, survey_from_dataframe
 from plumetrace.locate import SourceLocator
+from plumetrace.physics.wind import wind_axes
 from plumetrace.plan.airspace import Airspace
 from plumetrace.plan.followup import FollowUpPlanner, follow_up_candidates
 from plumetrace.plan.patterns import fixed_pattern
@@ -71,11 +72,11 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict, wind_from_de
     d, e = best
     top = [b for b, _ in e.buildings_top]
     covered = bool(e.credible90 is not None and e.credible90.buffer(1e-6).covers(Point(te, tn)))
-    down = np.deg2rad(wind_from_deg + 180.0)
+    down, _ = wind_axes(wind_from_deg)
     return {"found": True, "error_m": d, "top1": e.building_id == target["building_id"],
             "top3": target["building_id"] in top[:3], "covered": covered,
             "building_probability": e.building_probability,
-            "along_wind_m": float((e.east - te) * np.sin(down) + (e.north - tn) * np.cos(down)),
+            "along_wind_m": float(np.dot((e.east - te, e.north - tn), down)),
             "height_m": float(e.height_m), "levels": list(locator.heights_)}
 
 

@@ -91,10 +91,11 @@ def bagged(search: GridSearch, obs: Observations, post: ChannelPosterior, rng: n
             continue  # a configuration the tempered posterior all but rules out
         d, _ = search._loglik(x, y, heights, obs, offset, code, m, search.q_grid, meander, weights, tabulated=True)
         lq = log_integral_over_rate(d)  # (replicate, cell, height)
-        acc = np.logaddexp(acc, log_sum_exp(lq, axis=2) + math.log(weight) + log_prior)
+        prior = math.log(weight) + log_prior
+        acc = np.logaddexp(acc, log_sum_exp(lq, axis=2) + prior)
         for k, h in enumerate(heights):  # the joint mass of (class, σ family, height) and the cell, as in the model's
             key = (float(code), int(m), float(h))
-            by_setting[key] = np.logaddexp(by_setting.get(key, -np.inf), lq[:, :, k] + math.log(weight) + log_prior)
+            by_setting[key] = np.logaddexp(by_setting.get(key, -np.inf), lq[:, :, k] + prior)
     norm = log_sum_exp(acc, axis=1)[:, None]  # each replicate's posterior normalised, then averaged
     config = {**post.config, "credible90_radius_tempered_m": post.credible_radius(), "bag_replicates": replicates,
               "bag_blocks": n_groups, "bag_size_factor": size_factor}

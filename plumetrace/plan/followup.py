@@ -81,8 +81,8 @@ class Candidate:
         cfg = post.config
         settings = None
         if getattr(post, "setting_mass", None):
-            settings = [(float(key[0]), sigma_models[int(key[1])], *(float(h) for h in key[2:]), np.asarray(v, float))
-                        for key, v in sorted(post.setting_mass.items())]
+            settings = [(float(code), sigma_models[int(m)], float(h), np.asarray(v, float))
+                        for (code, m, h), v in sorted(post.setting_mass.items())]
         return cls(name, np.asarray(post.cells, float), np.asarray(post.mass, float), np.asarray(post.q_grid),
                    np.asarray(post.q_mass), float(cfg.get("height", post.height)), float(cfg.get("code", 3.0)),
                    sigma_models[int(cfg.get("model", 0))], post.species, float(post.log_bayes), temperature, pressure,
@@ -208,8 +208,9 @@ class FollowUpPlanner:
         ppb = mole_fraction(1e-3, SPECIES[cand.species].molar_mass, cand.temperature, cand.pressure) * 1e9
         groups: dict = {}  # one forward-model call per (direction offset, class, σ family)
         for i, (off, (code, model, height)) in enumerate(zip(offsets, settings, strict=True)):
-            groups.setdefault((float(off), float(code), id(model)), (model, [], []))[1].append(i)
-            groups[(float(off), float(code), id(model))][2].append(height)
+            _, members, heights = groups.setdefault((float(off), float(code), id(model)), (model, [], []))
+            members.append(i)
+            heights.append(height)
         for (off, code, _), (model, members, heights) in groups.items():
             sel = np.array(members)
             g = plume_coupling(pts[:, 0], pts[:, 1], np.full(n, alt), cells[sel, 0], cells[sel, 1],
