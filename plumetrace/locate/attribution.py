@@ -44,6 +44,8 @@ def building_masses(cells: np.ndarray, mass: np.ndarray, resolution: float, buil
         for i in tree.query(cell, predicate="intersects"):
             b = buildings[int(i)]
             share = b.footprint.intersection(cell).area / cell.area
+            if share <= 0.0:  # touching at an edge only
+                continue
             masses[b.id] = masses.get(b.id, 0.0) + m * share
     return masses
 
