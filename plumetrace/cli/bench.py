@@ -90,8 +90,8 @@ def bench_follow_up_cmd(
     s = report["summary"]
     for title, block in [("all", s["overall"]), *[(f"world {w}", b) for w, b in s["by_world"].items()]]:
         table = Table(title=f"follow-up benchmark, {title}", title_justify="left")
-        for col in ("arm", "cases", "found", "building top-1", "top-3", "median error m", "90 % coverage",
-                    "flight min"):
+        for col in ("arm", "cases", "found", "building top-1", "top-3", "median error m", "to the house m",
+                    "90 % coverage", "flight min"):
             table.add_column(col, justify="left" if col == "arm" else "right")
         for arm in ARMS:
             r = block[arm]
@@ -100,8 +100,9 @@ def bench_follow_up_cmd(
                 return "–" if v is None else f"{100 * v:.0f} %"
 
             table.add_row(arm, str(r["cases"]), str(r["found"]), pct(r["top1"]), pct(r["top3"]),
-                          "–" if r["median_error_m"] is None else f"{r['median_error_m']:.1f}", pct(r["coverage90"]),
-                          f"{r['flight_min']:.1f}")
+                          *("–" if r.get(k) is None else f"{r[k]:.1f}"
+                            for k in ("median_error_m", "median_building_distance_m")),
+                          pct(r["coverage90"]), f"{r['flight_min']:.1f}")
         out.print(table)
     p = s["paired_top1"]
     out.print(f"paired building top-1, adaptive against the best fixed pattern ({p['best_fixed']}): adaptive only "
