@@ -62,6 +62,10 @@ still runs them):
 * ``follow-up-joint``: the whole follow-up bench (20 cases, 2 workers) with the default joint locate and with the
   meander random effect added to the joint locates of every arm (about 2.5 h on 2 cores; session 18 measured it on
   the adaptive arm only);
+* ``model-error-suite``, ``model-error-follow-up``, ``model-error-chilbolton``: the likelihood's relative model
+  error (``SourceLocator(model_error=…)``) at its default and at ``--alpha`` (0.5) — on the whole suite, on the whole
+  follow-up bench (every locate of every arm; ``--no-baseline`` skips the default's run, ``--out`` keeps the
+  reports; about 55 minutes per run with 2 workers) and on Chilbolton source 1 (session 21);
 * ``follow-up-heights``: follow-up benchmark cases 0–8 and 10 with the release heights (1, 5, 10) m and with eight
   levels 0.5–10 m: each arm's error, building top-1 and whether its region holds the lab (session 17).
 
@@ -70,7 +74,8 @@ still runs them):
     WHAT: demo, urban, beams, chilbolton, pair, joint, calibrate, calibrate-cost, particles, lag, lag-suite, curtain,
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
           co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis, bag-size,
-          follow-up-heights, heights
+          follow-up-heights, heights, follow-up-joint, release-levels, model-error-suite,
+          model-error-follow-up, model-error-chilbolton [--alpha A] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -1013,24 +1018,89 @@ def release_levels() -> None:
                   flush=True)
 
 
-def follow_up_joint(variant=(("meander_sd_deg", "auto"),), n: int = 20, workers: int = 2) -> None:
-    """The whole follow-up bench with options added to the joint locates only (every arm), against the default."""
+def _print_follow_up(name: str, report: dict) -> None:
+    """A follow-up bench report: each arm's rows overall and by world, and each case's arms."""
     import json
 
     import plumetrace.bench.follow_up as follow_up
 
+    s = report["summary"]
+    print(f"{name}: paired top-1 {json.dumps(s['paired_top1'])}, {s['seconds']:.0f} s", flush=True)
+    for where, arms in [("overall", s["overall"])] + sorted(s["by_world"].items()):
+        for arm, v in arms.items():
+            print(f"  {where} {arm}: found {v['found']}/{v['cases']}, top-1 {v['top1']:.0%}, top-3 {v['top3']:.0%}, "
+                  f"median {v['median_error_m'] or float('nan'):.1f} m, to the house "
+                  f"{v['median_building_distance_m'] or float('nan'):.1f} m, region holds the lab "
+                  f"{v['coverage90'] or 0:.0%}", flush=True)
+    for r in report["rows"]:  # each arm's error, along-wind offset (negative: upwind) and height
+        print(f"  {r['scenario']}: " + "; ".join(
+            f"{arm} " + (f"{r[arm]['error_m']:.1f} m, along {r[arm]['along_wind_m']:+.1f} m, "
+                         f"h {r[arm]['height_m']:.1f} m, top-1 {r[arm]['top1']}" if r[arm]["found"] else "–")
+            for arm in follow_up.ARMS), flush=True)
+
+
+def follow_up_joint(variant=(("meander_sd_deg", "auto"),), n: int = 20, workers: int = 2) -> None:
+    """The whole follow-up bench with options added to the joint locates only (every arm), against the default."""
+    import plumetrace.bench.follow_up as follow_up
+
     for name, joint in (("default", None), (" ".join(f"{k}={v}" for k, v in variant), dict(variant))):
-        report = follow_up.run_follow_up_bench(n, workers=workers, joint_locator=joint)
-        s = report["summary"]
-        print(f"{name}: paired top-1 {json.dumps(s['paired_top1'])}, {s['seconds']:.0f} s", flush=True)
-        for arm, v in s["overall"].items():
-            print(f"  {arm}: found {v['found']}/{v['cases']}, top-1 {v['top1']:.0%}, top-3 {v['top3']:.0%}, "
-                  f"median {v['median_error_m']:.1f} m, region holds the lab {v['coverage90']:.0%}", flush=True)
-        for r in report["rows"]:  # each arm's error, along-wind offset (negative: upwind) and height
-            print(f"  {r['scenario']}: " + "; ".join(
-                f"{arm} " + (f"{r[arm]['error_m']:.1f} m, along {r[arm]['along_wind_m']:+.1f} m, "
-                             f"h {r[arm]['height_m']:.1f} m, top-1 {r[arm]['top1']}" if r[arm]["found"] else "–")
-                for arm in follow_up.ARMS), flush=True)
+        _print_follow_up(name, follow_up.run_follow_up_bench(n, workers=workers, joint_locator=joint))
+
+
+def model_error_suite(alpha: float = 0.5) -> None:
+    """The whole suite with the likelihood's relative model error at its default and at ``alpha`` (session 21)."""
+    from plumetrace.bench.accuracy import run_accuracy
+    from plumetrace.locate.grid import ALPHA
+
+    for a in (ALPHA, alpha):
+        report = run_accuracy(progress=False, locator_params={"model_error": a})
+        print(f"model_error={a:g}: {_summary(report['localisation'])}", flush=True)
+        for group in ("by_world", "by_family"):
+            for name, g in sorted(report["localisation"][group].items()):
+                nan = float("nan")
+                print(f"  {name}: found {g['targets_found']}/{g['targets']}, false sites {g['false_sites']}, median "
+                      f"error {g['localisation_error_median_m'] or nan:.1f} m, coverage "
+                      f"{g['credible90_coverage'] or nan:.0%}, building top-1 {g['building_top1'] or nan:.0%}",
+                      flush=True)
+
+
+def model_error_follow_up(alpha: float = 0.5, baseline: bool = True, n: int = 20, workers: int = 2,
+                          out: str | None = None) -> None:
+    """The whole follow-up bench with the model error at ``alpha`` in every locate (coverage and joint).
+
+    With ``baseline`` the default runs first in the same process; ``out``: each report is also written there as
+    JSON (``follow_up_model_error_<α>.json``).
+    """
+    import json
+    from pathlib import Path
+
+    import plumetrace.bench.follow_up as follow_up
+    from plumetrace.locate.grid import ALPHA
+
+    for a in ((ALPHA,) if baseline else ()) + (alpha,):
+        report = follow_up.run_follow_up_bench(n, workers=workers, locator={"model_error": a})
+        _print_follow_up(f"model_error={a:g}", report)
+        if out:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / f"follow_up_model_error_{a:g}.json").write_text(json.dumps(report))
+
+
+def model_error_chilbolton(alpha: float = 0.5) -> None:
+    """Chilbolton source 1 with the model error at its default and at ``alpha`` (the fixed network's own
+    likelihood does not use it: the two lines should agree)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from plumetrace.bench.field_release import run_plumetrace
+    from plumetrace.locate.grid import ALPHA
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "chilbolton" / "source_1" / "survey.csv"
+    for a in (ALPHA, alpha):
+        r = run_plumetrace(path, locator_params={"model_error": a})
+        print(f"model_error={a:g}: " + json.dumps({k: v for k, v in r.items() if k != "seconds"}), flush=True)
 
 
 def main() -> None:
@@ -1042,9 +1112,18 @@ def main() -> None:
                                      "kernel", "speed-parts", "class-mix", "class-neighbours",
                                      "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
                                      "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights",
-                                     "follow-up-joint", "release-levels"])
-    ap.add_argument("--out", default=None, help="folder for the demo runs (default: a temporary folder)")
+                                     "follow-up-joint", "release-levels", "model-error-suite",
+                                     "model-error-follow-up", "model-error-chilbolton"])
+    ap.add_argument("--out", default=None,
+                    help="folder for the demo runs (default: a temporary folder) and model-error-follow-up's reports")
+    ap.add_argument("--alpha", type=float, default=0.5, help="the model error the model-error modes try")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="model-error-follow-up: skip the default's run (its report is in an earlier --out)")
     args = ap.parse_args()
+    model_error = {"model-error-suite": lambda: model_error_suite(args.alpha),
+                   "model-error-follow-up": lambda: model_error_follow_up(args.alpha, not args.no_baseline,
+                                                                          out=args.out),
+                   "model-error-chilbolton": lambda: model_error_chilbolton(args.alpha)}
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
               "calibrate": calibrate, "calibrate-cost": calibrate_cost, "particles": particles, "lag": lag,
               "lag-suite": lag_suite,
@@ -1056,7 +1135,9 @@ def main() -> None:
               "follow-up-heights": follow_up_heights,
               "heights": heights, "follow-up-joint": follow_up_joint,
               "release-levels": release_levels}
-    if args.what in simple:
+    if args.what in model_error:
+        model_error[args.what]()
+    elif args.what in simple:
         simple[args.what]()
     elif args.out:
         demo(args.out)

@@ -36,8 +36,8 @@ def read_truth(directory: Path) -> dict:
     return truth
 
 
-def run_plumetrace(survey_path: Path, truth: dict | None = None) -> dict:
-    """``plumetrace locate`` on the record: position, rate, 90 % region, time."""
+def run_plumetrace(survey_path: Path, truth: dict | None = None, locator_params: dict | None = None) -> dict:
+    """``plumetrace locate`` on the record: position, rate, 90 % region, time (``locator_params``: for ablations)."""
     from shapely.geometry import Point
 
     from plumetrace.io.survey import read_survey
@@ -47,7 +47,7 @@ def run_plumetrace(survey_path: Path, truth: dict | None = None) -> dict:
     truth = (truth or read_truth(survey_path.parent))["sources"][0]
     te, tn = (float(v) for v in survey.frame.to_local(truth["lat"], truth["lon"]))
     t0 = time.perf_counter()
-    loc = SourceLocator().fit(survey)
+    loc = SourceLocator(**(locator_params or {})).fit(survey)
     seconds = time.perf_counter() - t0
     if not loc.sources_:
         return {"found": False, "seconds": seconds}

@@ -35,6 +35,8 @@ from plumetrace.physics.sigmas import sigma_yz_scalar
 from plumetrace.physics.stability import stability_label
 
 NU = 4.0
+#: Default relative model error α of the likelihood: variance = noise² + (α · prediction)² (the locator's
+#: ``model_error``).
 ALPHA = 1.0
 LATERAL_CUT = 6.0  # beyond 6 σy crosswind the plume is below 2e-8 of its axis value: not evaluated
 Q_NEGLIGIBLE = 0.003  # a prediction below this fraction of the noise σ leaves an observation's likelihood unchanged

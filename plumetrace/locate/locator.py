@@ -16,8 +16,7 @@ results in attributes ending in ``_``. It orchestrates four jobs, each in its ow
    ratios are attributed to a source class (:mod:`plumetrace.detect.attribution`).
 4. With building footprints, the posterior mass in each building is summed (:mod:`~plumetrace.locate.attribution`).
 
-Named settings for the single-survey and campaign uses are in :mod:`plumetrace.locate.presets`; the measured
-history of the options is in docs/localisation.md.
+Named settings: :mod:`plumetrace.locate.presets`; the options' measured history: docs/localisation.md.
 """
 
 from __future__ import annotations
@@ -172,6 +171,8 @@ class SourceLocator:
         table (:func:`plumetrace.physics.wind.bounded_class_weights`; a class the table does not allow keeps 0.1
         of its weight). Off by default: on the suite it found 2 fewer targets with 2 fewer false sites and a
         smaller median error (docs/localisation.md, session 15).
+    model_error : float
+        Relative model error α of the moving-platform likelihood: variance = noise² + (α · prediction)².
     calibrate : bool
         Report each site's position posterior as the bagged posterior (block Bayesian bootstrap of the tempered
         likelihood, :mod:`plumetrace.locate.calibration`): its 90 % region widens as far as the survey's own
@@ -222,7 +223,7 @@ class SourceLocator:
                  lags: dict | None = None, bin_s: float = 1.0, detector: dict | None = None,
                  source_classes: dict | None = None, random_state: int | None = 0,
                  candidate_min_log_bayes: float | None = CANDIDATE_MIN_LOG_BAYES, calibrate: bool = True,
-                 co_emission: bool = True, class_bounds: bool = False):
+                 co_emission: bool = True, class_bounds: bool = False, model_error: float = ALPHA):
         self.resolution = resolution
         self.coarse_resolution = coarse_resolution
         self.margin = margin
@@ -256,8 +257,8 @@ class SourceLocator:
         self.calibrate = calibrate
         self.co_emission = co_emission
         self.class_bounds = class_bounds
+        self.model_error = model_error
 
-    # ------------------------------------------------------------------------------------------------------
     def fit(self, survey: Survey, buildings=None, progress=None) -> SourceLocator:
         """Locate the sources of a survey; ``buildings`` (list of Building) enables building attribution.
 
@@ -295,7 +296,8 @@ class SourceLocator:
             mixing_height=self.mixing_height,
             beta=min(1.0, self.bin_s / ERROR_CORRELATION_S), p_off=self.p_off, meander_sd_deg=self.meander_sd_,
             meander_block_s=self.meander_block_s, meander_offsets=MEANDER_OFFSETS, min_log_bayes=self.min_log_bayes,
-            exclusion_radius=self.exclusion_radius, keep_rejected=self.candidate_min_log_bayes is not None)
+            exclusion_radius=self.exclusion_radius, keep_rejected=self.candidate_min_log_bayes is not None,
+            model_error=self.model_error)
         channels = self._channels()[: self.max_groups]
         quiet = self._quiet_channels(survey, channels) if self.quiet_channels else []
         self.posteriors_ = []
@@ -591,7 +593,7 @@ class SourceLocator:
             g = self.search_.config_prediction(obs, lead)
             q, se = wls_rate(g, obs.enhancement, obs.variance)
             if q > 0:
-                se = wls_rate(g, obs.enhancement, obs.variance + (ALPHA * q * g) ** 2)[1]
+                se = wls_rate(g, obs.enhancement, obs.variance + (self.model_error * q * g) ** 2)[1]
             if not math.isnan(q):
                 rates[species] = (q, se)
         return rates

@@ -44,7 +44,7 @@ def score_sources(obs, preds: list[np.ndarray], beta: float, alpha: float = ALPH
 
 
 def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: float, screen: int = 8,
-              chunk: int = 20_000, anchors: np.ndarray | None = None):
+              chunk: int = 20_000, anchors: np.ndarray | None = None, alpha: float = ALPHA):
     """The best pair of sources among ``cells`` (n, 2) [m]: ((cell a, cell b), score, rates) or None.
 
     ``predict_many(obs, east, north)`` gives the unit predictions (observations, cells). Every pair is screened by
@@ -52,8 +52,9 @@ def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: flo
     t = G W r (accumulated over chunks of ``chunk`` observations: memory grows with the cells, not the survey),
     the two-source residual is rᵀWr − tᵀ M⁻¹ t with M the pair's 2 × 2 block of K — keeping pairs at least
     ``separation`` apart with both rates positive; the ``screen`` best are scored with the Student-t likelihood
-    (:func:`score_sources`). ``anchors`` (bool per cell): only pairs with at least one of them are screened, and
-    only their rows of K are computed (the cost falls with their share of the cells).
+    (:func:`score_sources`, relative model error ``alpha``). ``anchors`` (bool per cell): only pairs with at
+    least one of them are screened, and only their rows of K are computed (the cost falls with their share of the
+    cells).
     """
     n = cells.shape[0]
     rows = np.arange(n) if anchors is None else np.flatnonzero(anchors)
@@ -97,7 +98,7 @@ def best_pair(obs, cells: np.ndarray, predict_many, beta: float, separation: flo
     for k in np.argsort(-gain)[:screen]:
         ia, ib = a[k], b[k]
         g = predict_many(obs, cells[[ia, ib], 0], cells[[ia, ib], 1])
-        s, q = score_sources(obs, [g[:, 0], g[:, 1]], beta)
+        s, q = score_sources(obs, [g[:, 0], g[:, 1]], beta, alpha)
         if np.all(q > 0) and (best is None or s > best[1]):
             best = ((tuple(cells[ia]), tuple(cells[ib])), s, q)
     return best
@@ -132,8 +133,9 @@ def joint_pair(search, obs, mine: list, height: float, code: float, subtract_err
     sub, _ = subset(residual, None, unexplained)
     reach = predict_many(sub, cx, cy) * float(search.q_grid[-1]) >= sub.enhancement[:, None]
     pair = best_pair(obs, np.column_stack((cx, cy)), predict_many, search.beta, search.exclusion_radius,
-                     anchors=reach.any(axis=0))
-    sequential, _ = score_sources(obs, [search.config_prediction(obs, p) for p in mine], search.beta)
+                     anchors=reach.any(axis=0), alpha=search.model_error)
+    sequential, _ = score_sources(obs, [search.config_prediction(obs, p) for p in mine], search.beta,
+                                  search.model_error)
     if pair is None or pair[1] - sequential < search.min_log_bayes:
         return mine
     (a, b), _, q = pair

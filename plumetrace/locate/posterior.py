@@ -218,6 +218,9 @@ class GridSearch:
     keep_rejected : bool
         A posterior that reached the fine level but not the threshold keeps its cells, mass and configuration
         (a candidate; its rate marginal is the search grid's), instead of only its evidence.
+    model_error : float
+        Relative model error α of the likelihood: an observation's variance is its noise variance + (α μ)² for a
+        prediction μ.
     """
 
     sigma_models: list
@@ -238,6 +241,7 @@ class GridSearch:
     exclusion_radius: float
     mid_level: bool = True
     keep_rejected: bool = False
+    model_error: float = ALPHA
     _tables: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     # -- configurations, meander --------------------------------------------------------------------------
@@ -271,8 +275,8 @@ class GridSearch:
             obs, meander = subset(obs, meander, keep)
             table = None if table is None else (table[0][keep], table[1][keep], *table[2:])
         return grid_log_likelihood(x, y, heights, obs, offset, code, self.sigma_models[model], q,
-                                   self.mixing_height, beta=self.beta, meander=meander, p_off=self.p_off,
-                                   block_weights=block_weights, table=table)
+                                   self.mixing_height, alpha=self.model_error, beta=self.beta, meander=meander,
+                                   p_off=self.p_off, block_weights=block_weights, table=table)
 
     def clear_tables(self) -> None:
         """Forget the likelihood tables kept for the next passes (they are rebuilt when needed)."""
@@ -284,7 +288,7 @@ class GridSearch:
         for enhancement, variance, s, table in self._tables:
             if enhancement is obs.enhancement and variance is obs.variance and s == step:
                 return table
-        table = likelihood_table(obs.enhancement, obs.variance, ALPHA, NU, step)
+        table = likelihood_table(obs.enhancement, obs.variance, self.model_error, NU, step)
         self._tables = [(obs.enhancement, obs.variance, step, table)] + self._tables[:TABLES_KEPT - 1]
         return table
 
@@ -383,8 +387,8 @@ class GridSearch:
             # old and new in one table on the old one's grid (same columns), so that their difference is read
             lo = table_origin(old.variance)
             both, _, h = likelihood_table(np.concatenate((old.enhancement, new.enhancement)),
-                                          np.concatenate((old.variance, new.variance)), ALPHA, NU, rate_step(q),
-                                          lo=np.concatenate((lo, lo)))
+                                          np.concatenate((old.variance, new.variance)), self.model_error, NU,
+                                          rate_step(q), lo=np.concatenate((lo, lo)))
             diff = (both[len(old):] - both[:len(old)], lo, h, 0.0)
             delta = [before + self._loglik(cx, cy, h_mid, old, 0.0, code0, m, q, None, table=diff)[0]
                      for m, before in enumerate(previous.delta)]

@@ -84,3 +84,26 @@ def test_coarse_pass_after_a_subtraction_is_the_full_pass():
     for a, b, before in zip(updated.delta, full.delta, first.delta, strict=True):
         assert np.max(np.abs(b - before)) > 1.0  # the subtraction moved the pass
         assert np.max(np.abs(a - b)) < 0.05  # the update lands on the full pass (rate terms within the table's error)
+
+
+def test_the_searchs_model_error_reaches_the_exact_and_the_tabulated_kernel():
+    """GridSearch(model_error=α) scores with variance + (α μ)² in both kernels, not the module's default α."""
+    from plumetrace.locate.posterior import GridSearch
+
+    obs = _observations()
+    model = sigma_model("briggs_rural")
+    q = np.logspace(-4, 2, 19)
+    x, y = np.array([0.0, 25.0]), np.array([0.0, 0.0])
+    common = dict(sigma_models=[model], stability_weights=[(3.0, 1.0)], resolution=5.0, coarse_resolution=25.0,
+                  margin=50.0, heights=np.array([2.0]), q_grid=q, wind_offset_sd_deg=0.0, mixing_height=None,
+                  beta=1.0, p_off=0.0, meander_sd_deg=None, meander_block_s=10.0, meander_offsets=1,
+                  min_log_bayes=8.0, exclusion_radius=30.0)
+    for alpha in (0.5, 1.0):
+        search = GridSearch(**common, model_error=alpha)
+        exact = search._loglik(x, y, np.array([2.0]), obs, 0.0, 3.0, 0, q, None)[0]
+        tabulated = search._loglik(x, y, np.array([2.0]), obs, 0.0, 3.0, 0, q, None, tabulated=True)[0]
+        direct = grid_log_likelihood(x, y, np.array([2.0]), obs, 0.0, 3.0, model, q, alpha=alpha)[0]
+        other = grid_log_likelihood(x, y, np.array([2.0]), obs, 0.0, 3.0, model, q, alpha=1.5 - alpha)[0]
+        np.testing.assert_allclose(exact, direct, rtol=1e-9, atol=1e-9)
+        assert np.max(np.abs(tabulated - direct)) < 0.5
+        assert np.max(np.abs(direct - other)) > 5.0  # α matters at the rates that put plume on the data

@@ -62,7 +62,8 @@ def test_subtraction_removes_the_fitted_plume_and_keeps_a_fraction_as_model_erro
     """The found plume is subtracted at its weighted least-squares rate; variance grows by (α·prediction)²."""
     survey = synthetic_survey(0.003, seed=2)
     loc = SourceLocator(stability="D", dispersion="briggs_rural", wind_offset_sd_deg=0.0, max_sources=1,
-                        subtract_error=alpha).fit(survey)
+                        subtract_error=alpha, model_error=alpha).fit(survey)
+    assert loc.search_.model_error == alpha  # the likelihood's model error reaches the search
     obs = loc.observations_["ch4_ppm"]
     post = loc.posteriors_[0]
     out = loc.search_.subtract(obs, post, alpha)
