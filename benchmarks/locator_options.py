@@ -66,6 +66,10 @@ still runs them):
   error (``SourceLocator(model_error=…)``) at its default and at ``--alpha`` (0.5) — on the whole suite, on the whole
   follow-up bench (every locate of every arm; ``--no-baseline`` skips the default's run, ``--out`` keeps the
   reports; about 55 minutes per run with 2 workers) and on Chilbolton source 1 (session 21);
+* ``follow-up-oracle``: the whole follow-up bench three times — as it runs, with the joint locates given the true
+  Pasquill class, and given the class and the lab's release height (session 20's oracle, every arm);
+* ``follow-up-class-read``: the class read from σθ on each follow-up case's coverage survey against the true class
+  and the simulator's meander angle;
 * ``follow-up-heights``: follow-up benchmark cases 0–8 and 10 with the release heights (1, 5, 10) m and with eight
   levels 0.5–10 m: each arm's error, building top-1 and whether its region holds the lab (session 17).
 
@@ -75,7 +79,8 @@ still runs them):
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
           co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis, bag-size,
           follow-up-heights, heights, follow-up-joint, release-levels, model-error-suite,
-          model-error-follow-up, model-error-chilbolton [--alpha A] [--no-baseline]
+          model-error-follow-up, model-error-chilbolton, follow-up-oracle, follow-up-class-read
+          [--alpha A] [--no-baseline] [--cases N]
 """
 
 from __future__ import annotations
@@ -1047,6 +1052,54 @@ def follow_up_joint(variant=(("meander_sd_deg", "auto"),), n: int = 20, workers:
         _print_follow_up(name, follow_up.run_follow_up_bench(n, workers=workers, joint_locator=joint))
 
 
+def _true_class(sc, target) -> dict:
+    """Oracle options of the joint locates: the scenario's Pasquill class."""
+    return {"stability": str(sc.atmosphere.stability)}
+
+
+def _true_class_height(sc, target) -> dict:
+    """Oracle options of the joint locates: the scenario's Pasquill class and the lab's release height."""
+    return {**_true_class(sc, target), "heights": (float(target["height_m"]),)}
+
+
+def follow_up_oracle(n: int = 20, workers: int = 2) -> None:
+    """The whole follow-up bench with the joint locates told the truth: the class, then the class and the height.
+
+    Session 20 measured this on the adaptive arm only (a one-off script); every arm here, three runs of the bench
+    (about 3 hours with 2 workers; ``--cases`` to run fewer).
+    """
+    import plumetrace.bench.follow_up as follow_up
+
+    for name, joint in (("default", None), ("true class given", _true_class),
+                        ("true class and release height given", _true_class_height)):
+        _print_follow_up(name, follow_up.run_follow_up_bench(n, workers=workers, joint_locator=joint))
+
+
+def follow_up_class_read(n: int = 20) -> None:
+    """The Pasquill class the locator reads from σθ on each follow-up case's coverage survey, against the truth."""
+    import plumetrace.bench.follow_up as follow_up
+    from plumetrace.geo.crs import LocalFrame
+    from plumetrace.io.survey import survey_from_dataframe
+    from plumetrace.locate import SourceLocator
+    from plumetrace.sim.simulate import simulate
+
+    agree = 0
+    for seed in range(n):
+        sc = follow_up.follow_up_scenario_spec(seed)
+        sim = simulate(sc, f"<{sc.name}>")
+        channels = [c for c in sim.survey.columns if c.endswith(("_ppm", "_ppb"))]
+        cov = survey_from_dataframe(sim.survey, channels, f"{sc.name}/coverage.csv",
+                                    LocalFrame(sc.origin.lat, sc.origin.lon))
+        loc = SourceLocator()
+        read, weights = loc._stability(cov)
+        agree += read == str(sc.atmosphere.stability)
+        print(f"{sc.name} ({sc.atmosphere.model}): true {sc.atmosphere.stability}, wind "
+              f"{sc.atmosphere.wind_speed:.1f} m/s, meander σ {sim.truth['weather']['meander_angle_sd_deg']:.1f}°; "
+              f"σθ {loc.sigma_theta_:.1f}° reads {read} "
+              f"({', '.join(f'{c:g}: {w:.2f}' for c, w in weights)})", flush=True)
+    print(f"the class read is the true one in {agree} of {n}", flush=True)
+
+
 def model_error_suite(alpha: float = 0.5) -> None:
     """The whole suite with the likelihood's relative model error at its default and at ``alpha`` (session 21)."""
     from plumetrace.bench.accuracy import run_accuracy
@@ -1113,16 +1166,20 @@ def main() -> None:
                                      "co-emission-cost", "co-emission-bounds", "beam-average", "site-numbers",
                                      "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights",
                                      "follow-up-joint", "release-levels", "model-error-suite",
-                                     "model-error-follow-up", "model-error-chilbolton"])
+                                     "model-error-follow-up", "model-error-chilbolton", "follow-up-oracle",
+                                     "follow-up-class-read"])
     ap.add_argument("--out", default=None,
                     help="folder for the demo runs (default: a temporary folder) and model-error-follow-up's reports")
     ap.add_argument("--alpha", type=float, default=0.5, help="the model error the model-error modes try")
     ap.add_argument("--no-baseline", action="store_true",
                     help="model-error-follow-up: skip the default's run (its report is in an earlier --out)")
+    ap.add_argument("--cases", type=int, default=20, help="follow-up modes: the bench's first N cases")
     args = ap.parse_args()
-    model_error = {"model-error-suite": lambda: model_error_suite(args.alpha),
+    model_error = {"follow-up-oracle": lambda: follow_up_oracle(args.cases),
+                   "follow-up-class-read": lambda: follow_up_class_read(args.cases),
+                   "model-error-suite": lambda: model_error_suite(args.alpha),
                    "model-error-follow-up": lambda: model_error_follow_up(args.alpha, not args.no_baseline,
-                                                                          out=args.out),
+                                                                          n=args.cases, out=args.out),
                    "model-error-chilbolton": lambda: model_error_chilbolton(args.alpha)}
     simple = {"urban": urban, "beams": beams, "chilbolton": chilbolton, "joint": joint, "pair": pair,
               "calibrate": calibrate, "calibrate-cost": calibrate_cost, "particles": particles, "lag": lag,

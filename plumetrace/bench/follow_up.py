@@ -90,11 +90,12 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict, wind_from_de
             "height_m": float(e.height_m), "levels": list(locator.heights_)}
 
 
-def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator: dict | None = None) -> dict:
+def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=None) -> dict:
     """One paired case: every arm on the scenario of ``seed`` (JSON-ready row).
 
     ``locator``: locator options; ``joint_locator``: options added for the joint locates (coverage and follow-up)
-    only.
+    only — a dict, or a function of the scenario (:class:`~plumetrace.sim.scenario.Scenario`) and the lab's truth
+    (a source of ``truth.json``) returning one (an oracle: what knowing the weather or the release height is worth).
     """
     t0 = time.perf_counter()
     sc = follow_up_scenario_spec(seed)
@@ -135,7 +136,8 @@ def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator: di
         fsim = simulate(fsc, f"<{fsc.name}>")
         fol = survey_from_dataframe(fsim.survey, channels, f"{sc.name}/{arm}.csv", frame)
         joint = merge_surveys([cov, fol], frame)
-        jl = SourceLocator(**{**opts, **(joint_locator or {})}).fit(joint, buildings)
+        extra = joint_locator(sc, target) if callable(joint_locator) else (joint_locator or {})
+        jl = SourceLocator(**{**opts, **extra}).fit(joint, buildings)
         minutes = round(sum(s.time_s for s in sorties) / 60.0, 2)
         row[arm] = {**_score(jl, frame, target, wind[1], lab), "flight_min": minutes, "planned": True}
     row["seconds"] = time.perf_counter() - t0
@@ -176,7 +178,7 @@ def summarise_follow_up(rows: list[dict]) -> dict:
 
 
 def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, locator: dict | None = None,
-                        joint_locator: dict | None = None) -> dict:
+                        joint_locator=None) -> dict:
     """Every case (on a Dask local cluster with ``workers`` > 1), summarised; options as :func:`run_follow_up_case`."""
     seeds = list(range(n))
     if workers and workers > 1:
