@@ -65,3 +65,20 @@ def test_an_estimate_is_scored_by_its_distance_to_the_release_point_and_to_the_l
     inside.east, inside.north = 4.5, -2.0  # in front of the house, 2 m off its south wall
     assert _score(loc, frame, target, 270.0, house)["building_distance_m"] == pytest.approx(2.0)
     assert _score(loc, frame, target, 270.0)["building_distance_m"] is None
+
+
+def test_the_bench_runs_the_seed_range_it_is_given(monkeypatch):
+    """``first_seed`` moves the cases to seeds no setting was chosen on; every case is run once, in order."""
+    import plumetrace.bench.follow_up as follow_up
+
+    seen = []
+
+    def fake_case(seed, locator=None, joint_locator=None):
+        seen.append((seed, locator, joint_locator))
+        return {**_row("meander", adaptive=_arm(True, True, True, True, 3.0, 20.0, 0.0)), "seed": seed}
+
+    monkeypatch.setattr(follow_up, "run_follow_up_case", fake_case)
+    report = follow_up.run_follow_up_bench(3, first_seed=20, locator={"model_error": 0.5})
+    assert [s for s, _, _ in seen] == [20, 21, 22]
+    assert all(loc == {"model_error": 0.5} and joint is None for _, loc, joint in seen)
+    assert [r["seed"] for r in report["rows"]] == [20, 21, 22] and report["summary"]["cases"] == 3
