@@ -1,6 +1,10 @@
 """Planning speed: a coverage plan of 2 km × 2 km and a follow-up plan, against fixed patterns in this process.
 
-Usage: ``python benchmarks/planning.py [--repeats 3] [--json]``
+Usage: ``python benchmarks/planning.py [--repeats 3] [--json]``, or
+``python benchmarks/planning.py --bench-information FIRST N``: on follow-up benchmark cases FIRST … FIRST+N−1, the
+expected information each arm's legs give under the adaptive planner's own model
+(:meth:`~plumetrace.plan.followup.FollowUpPlanner.expected_information`), and where the legs lie (downwind distance
+from the candidate, altitude) — whether the planner's model ranks the plans as the flown bench does.
 
 Baselines (run here, same airspace): for coverage, a lawnmower at a fixed 40 m spacing built by the same leg and
 sortie code without the physics search; for the follow-up, the crosswind ladder of the same budget
@@ -49,12 +53,45 @@ def examples() -> None:
             print(f"{q:g} g/s: exit 2 — {exc}")
 
 
+def bench_information(first: int, n: int) -> None:
+    """Each arm's expected information under the adaptive planner's model, on follow-up bench cases."""
+    from plumetrace.bench.follow_up import BUDGET_PER_TARGET_MIN, plan_follow_up_case
+    from plumetrace.physics.wind import wind_axes
+
+    for seed in range(first, first + n):
+        case = plan_follow_up_case(seed)
+        cands, plans = case["candidates"], case["plans"]
+        if not cands:
+            print(f"{case['scenario'].name}: no candidate", flush=True)
+            continue
+        planner = FollowUpPlanner(wind=case["wind"], budget_min=BUDGET_PER_TARGET_MIN * len(cands),
+                                  buildings=case["buildings"])
+        down, cross = wind_axes(case["wind"][1])
+        prior = sum(planner.fit(cands, case["airspace"]).prior_entropy_.values())
+        parts = [f"prior entropy {prior:.2f} nats"]
+        for arm in ("adaptive", "ladder", "orbit"):
+            p = plans[arm]
+            legs = [leg for q in (p if isinstance(p, list) else [p]) for leg in q.legs]
+            info = planner.expected_information(cands, legs)
+            mid = np.array([(np.asarray(leg.start) + np.asarray(leg.end)) / 2 for leg in legs]) - cands[0].mean
+            dist = mid @ down
+            parts.append(f"{arm} {info:.2f} nats, {len(legs)} legs, downwind {np.median(dist):.0f} m "
+                         f"({np.min(dist):.0f}–{np.max(dist):.0f}), altitude "
+                         f"{np.median([leg.altitude for leg in legs]):.0f} m")
+        print(f"{case['scenario'].name}: " + "; ".join(parts), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--examples", action="store_true", help="the 1 km² coverage examples of docs/planning.md")
+    ap.add_argument("--bench-information", nargs=2, type=int, metavar=("FIRST", "N"),
+                    help="each arm's expected information on follow-up bench cases FIRST … FIRST+N−1")
     args = ap.parse_args()
+    if args.bench_information:
+        bench_information(*args.bench_information)
+        return
     if args.examples:
         examples()
         return

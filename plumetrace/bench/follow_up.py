@@ -90,14 +90,14 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict, wind_from_de
             "height_m": float(e.height_m), "levels": list(locator.heights_)}
 
 
-def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=None) -> dict:
-    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row).
+def plan_follow_up_case(seed: int, locator: dict | None = None) -> dict:
+    """The coverage survey of ``seed`` located, its candidates, and every arm's follow-up plan (not yet flown).
 
-    ``locator``: locator options; ``joint_locator``: options added for the joint locates (coverage and follow-up)
-    only — a dict, or a function of the scenario (:class:`~plumetrace.sim.scenario.Scenario`) and the lab's truth
-    (a source of ``truth.json``) returning one (an oracle: what knowing the weather or the release height is worth).
+    Returns a dict: ``scenario``, ``frame``, ``survey`` (the coverage), ``channels``, ``lags``, ``buildings``,
+    ``target`` (the lab's truth), ``lab`` (its footprint), ``wind`` (the forecast: the coverage's mean wind),
+    ``locator`` (fitted), ``candidates``, ``airspace`` and ``plans`` (arm → FlightPlan or list of them; empty
+    without candidates).
     """
-    t0 = time.perf_counter()
     sc = follow_up_scenario_spec(seed)
     frame = LocalFrame(sc.origin.lat, sc.origin.lon)
     sim = simulate(sc, f"<{sc.name}>")
@@ -107,30 +107,49 @@ def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=Non
     buildings = sim.town.buildings
     target = next(s for s in sim.truth["sources"] if s["target"])
     lab = next(b.footprint for b in buildings if b.id == target["building_id"])
-    row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
-    opts = {"lags": lags, **(locator or {})}
     theta = np.deg2rad(sim.survey["wind_dir_deg"].to_numpy())
     spd = sim.survey["wind_speed_mps"].to_numpy()
     u, v = np.mean(-spd * np.sin(theta)), np.mean(-spd * np.cos(theta))
     wind = (float(np.mean(spd)), float(np.mod(np.rad2deg(np.arctan2(-u, -v)), 360.0)))  # the forecast
-    loc = SourceLocator(**opts).fit(cov, buildings)
-    row["none"] = {**_score(loc, frame, target, wind[1], lab), "flight_min": 0.0}
+    loc = SourceLocator(**{"lags": lags, **(locator or {})}).fit(cov, buildings)
     cands = follow_up_candidates(loc, MAX_TARGETS)
+    out = {"scenario": sc, "frame": frame, "survey": cov, "channels": channels, "lags": lags, "buildings": buildings,
+           "target": target, "lab": lab, "wind": wind, "locator": loc, "candidates": cands, "airspace": None,
+           "plans": {}}
     if not cands:
-        for arm in ARMS[1:]:
-            row[arm] = {**row["none"], "flight_min": 0.0, "planned": False}
-        row["seconds"] = time.perf_counter() - t0
-        return row
+        return out
     work = MultiPoint(cov.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
     air = Airspace(None, [], 10.0, 120.0, buildings=buildings, work_area=work)
     budget = BUDGET_PER_TARGET_MIN * len(cands)
     plans = {"adaptive": FollowUpPlanner(wind=wind, budget_min=budget, buildings=buildings).fit(cands, air).plan_}
     equal = plans["adaptive"].flight_s / 60.0  # the fixed patterns fly as long, split over the same candidates
     for kind in ("ladder", "orbit"):
-        parts = [fixed_pattern(kind, c, air, wind, equal / len(cands), radius90=None) for c in cands]
-        plans[kind] = parts
+        plans[kind] = [fixed_pattern(kind, c, air, wind, equal / len(cands), radius90=None) for c in cands]
+    out.update(airspace=air, plans=plans)
+    return out
+
+
+def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=None) -> dict:
+    """One paired case: every arm on the scenario of ``seed`` (JSON-ready row).
+
+    ``locator``: locator options; ``joint_locator``: options added for the joint locates (coverage and follow-up)
+    only — a dict, or a function of the scenario (:class:`~plumetrace.sim.scenario.Scenario`) and the lab's truth
+    (a source of ``truth.json``) returning one (an oracle: what knowing the weather or the release height is worth).
+    """
+    t0 = time.perf_counter()
+    case = plan_follow_up_case(seed, locator)
+    sc, frame, cov, target, lab, wind = (case[k] for k in ("scenario", "frame", "survey", "target", "lab", "wind"))
+    buildings, channels = case["buildings"], case["channels"]
+    row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
+    opts = {"lags": case["lags"], **(locator or {})}
+    row["none"] = {**_score(case["locator"], frame, target, wind[1], lab), "flight_min": 0.0}
+    if not case["candidates"]:
+        for arm in ARMS[1:]:
+            row[arm] = {**row["none"], "flight_min": 0.0, "planned": False}
+        row["seconds"] = time.perf_counter() - t0
+        return row
     for arm in ARMS[1:]:
-        p = plans[arm]
+        p = case["plans"][arm]
         sorties = [s for q in (p if isinstance(p, list) else [p]) for s in q.sorties]
         fsc = follow_up_scenario(sc, [s.path for s in sorties], 6.0, 3600.0, realisation=1)
         fsim = simulate(fsc, f"<{fsc.name}>")

@@ -291,6 +291,26 @@ class FollowUpPlanner:
         lab = np.log(np.maximum(own, 1e-300)) - np.log(wl)[None, :]
         return float(np.mean(np.sum(w[None, :] * (lab - total), axis=1)))
 
+    def expected_information(self, candidates: list[Candidate], legs: list[Leg]) -> float:
+        """Expected information [nats] that flying ``legs`` gives about the candidates' labels.
+
+        Under this planner's model (its hypotheses, forecast wind, noise and model error): what :meth:`fit`
+        maximises, for any legs — a fixed pattern's, or a plan's as flown. Transits are not counted (they are not in
+        ``legs``).
+        """
+        if not legs:
+            return 0.0
+        rng = np.random.default_rng(self.random_state)
+        total = 0.0
+        for c in candidates:
+            hyp = self._hypotheses(c, rng)
+            names, group_of = np.unique(hyp[3].astype(str), return_inverse=True)
+            onehot = np.zeros((len(hyp[2]), len(names)))
+            onehot[np.arange(len(hyp[2])), group_of] = 1.0
+            L = self._loglik_matrices(c, hyp, legs, rng).sum(axis=0, dtype=np.float64)
+            total += self._information(L, hyp[2], onehot, group_of)
+        return total
+
     def fit(self, candidates: list[Candidate], airspace: Airspace, home=None) -> FollowUpPlanner:
         """Choose the legs (module docstring); the flight is in ``plan_``.
 

@@ -92,3 +92,18 @@ def test_hypotheses_draw_the_class_and_the_height_with_the_cell():
     cand.settings = [(3.0, rural, cand.mass)]
     *_, plain = planner._hypotheses(cand, np.random.default_rng(1))
     assert {h for _, _, h in plain} == {cand.height}
+
+
+def test_expected_information_of_given_legs_matches_the_plans_gain_and_is_nil_upwind():
+    """What fit maximises, evaluated for any legs: the plan's own legs about its gain, legs upwind nothing."""
+    from plumetrace.plan.route import Leg
+
+    air = Airspace(box(-400, -400, 400, 400), [], 10, 60)
+    fp = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80).fit([candidate()], air)
+    own = fp.expected_information([candidate()], fp.plan_.legs)
+    assert own == pytest.approx(fp.gain_, rel=0.25)  # other simulated data sets than fit's: Monte Carlo error
+    upwind = [Leg(np.array([-200.0, -100.0]), np.array([-200.0, 100.0]), 10.0)]  # wind from the west: upwind
+    assert fp.expected_information([candidate()], upwind) < 0.05 * own
+    ladder = fixed_pattern("ladder", candidate(), air, (3.0, 270.0), 8.0)
+    assert 0.0 < fp.expected_information([candidate()], ladder.legs) <= fp.prior_entropy_["c1"] + 1e-6
+    assert fp.expected_information([candidate()], []) == 0.0
