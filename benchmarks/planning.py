@@ -53,8 +53,13 @@ def examples() -> None:
             print(f"{q:g} g/s: exit 2 — {exc}")
 
 
-def bench_information(first: int, n: int) -> None:
-    """Each arm's expected information under the adaptive planner's model, on follow-up bench cases."""
+def bench_information(first: int, n: int, model_errors=(0.5, 1.0)) -> None:
+    """Each arm's expected information under the adaptive planner's model, on follow-up bench cases.
+
+    Under each relative model error α of ``model_errors`` (the planner's default is 0.5, the locator's likelihood
+    uses 1): the prior entropy of the labels, and the expected information of the bench's adaptive plan, of the
+    plan a planner with that α chooses (``replanned``), of the ladder and of the orbit.
+    """
     from plumetrace.bench.follow_up import BUDGET_PER_TARGET_MIN, plan_follow_up_case
     from plumetrace.physics.wind import wind_axes
 
@@ -64,21 +69,23 @@ def bench_information(first: int, n: int) -> None:
         if not cands:
             print(f"{case['scenario'].name}: no candidate", flush=True)
             continue
-        planner = FollowUpPlanner(wind=case["wind"], budget_min=BUDGET_PER_TARGET_MIN * len(cands),
-                                  buildings=case["buildings"])
-        down, cross = wind_axes(case["wind"][1])
-        prior = sum(planner.fit(cands, case["airspace"]).prior_entropy_.values())
-        parts = [f"prior entropy {prior:.2f} nats"]
-        for arm in ("adaptive", "ladder", "orbit"):
-            p = plans[arm]
-            legs = [leg for q in (p if isinstance(p, list) else [p]) for leg in q.legs]
-            info = planner.expected_information(cands, legs)
-            mid = np.array([(np.asarray(leg.start) + np.asarray(leg.end)) / 2 for leg in legs]) - cands[0].mean
-            dist = mid @ down
-            parts.append(f"{arm} {info:.2f} nats, {len(legs)} legs, downwind {np.median(dist):.0f} m "
-                         f"({np.min(dist):.0f}–{np.max(dist):.0f}), altitude "
-                         f"{np.median([leg.altitude for leg in legs]):.0f} m")
-        print(f"{case['scenario'].name}: " + "; ".join(parts), flush=True)
+        down, _ = wind_axes(case["wind"][1])
+        legs = {arm: [leg for q in (p if isinstance(p, list) else [p]) for leg in q.legs] for arm, p in plans.items()}
+        where = []
+        for arm, arm_legs in legs.items():
+            dist = (np.array([(np.asarray(g.start) + np.asarray(g.end)) / 2 for g in arm_legs]) - cands[0].mean) @ down
+            where.append(f"{arm} {len(arm_legs)} legs, downwind {np.median(dist):.0f} m ({np.min(dist):.0f}–"
+                         f"{np.max(dist):.0f}), altitude {np.median([g.altitude for g in arm_legs]):.0f} m")
+        print(f"{case['scenario'].name}: " + "; ".join(where), flush=True)
+        for alpha in model_errors:
+            planner = FollowUpPlanner(wind=case["wind"], budget_min=BUDGET_PER_TARGET_MIN * len(cands),
+                                      buildings=case["buildings"], model_error=alpha)
+            planner.fit(cands, case["airspace"])
+            prior = sum(planner.prior_entropy_.values())
+            info = {arm: planner.expected_information(cands, arm_legs) for arm, arm_legs in legs.items()}
+            info["replanned"] = planner.expected_information(cands, planner.plan_.legs)
+            print(f"  α = {alpha:g}: prior entropy {prior:.2f} nats; expected information "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in info.items()), flush=True)
 
 
 def main() -> None:
