@@ -58,7 +58,8 @@ def bench_information(first: int, n: int, model_errors=(0.5, 1.0)) -> None:
 
     Under each relative model error α of ``model_errors`` (the planner's default is 0.5, the locator's likelihood
     uses 1): the prior entropy of the labels, and the expected information of the bench's adaptive plan, of the
-    plan a planner with that α chooses (``replanned``), of the ladder and of the orbit.
+    plan a planner with that α chooses (``replanned``), of the ladder and of the orbit; then at the first α with a
+    per-leg direction offset of σ = the survey's spread of one-minute mean directions (``leg_offset_sd_deg``).
     """
     from plumetrace.bench.follow_up import BUDGET_PER_TARGET_MIN, plan_follow_up_case
     from plumetrace.physics.wind import wind_axes
@@ -77,15 +78,16 @@ def bench_information(first: int, n: int, model_errors=(0.5, 1.0)) -> None:
             where.append(f"{arm} {len(arm_legs)} legs, downwind {np.median(dist):.0f} m ({np.min(dist):.0f}–"
                          f"{np.max(dist):.0f}), altitude {np.median([g.altitude for g in arm_legs]):.0f} m")
         print(f"{case['scenario'].name}: " + "; ".join(where), flush=True)
-        for alpha in model_errors:
+        swing = case["locator"].sigma_theta_ or 0.0  # spread of one-minute mean directions in the survey [deg]
+        for alpha, leg_sd in [(a, 0.0) for a in model_errors] + [(model_errors[0], swing)]:
             planner = FollowUpPlanner(wind=case["wind"], budget_min=BUDGET_PER_TARGET_MIN * len(cands),
-                                      buildings=case["buildings"], model_error=alpha)
+                                      buildings=case["buildings"], model_error=alpha, leg_offset_sd_deg=leg_sd)
             planner.fit(cands, case["airspace"])
             prior = sum(planner.prior_entropy_.values())
             info = {arm: planner.expected_information(cands, arm_legs) for arm, arm_legs in legs.items()}
             info["replanned"] = planner.expected_information(cands, planner.plan_.legs)
-            print(f"  α = {alpha:g}: prior entropy {prior:.2f} nats; expected information "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in info.items()), flush=True)
+            print(f"  α = {alpha:g}, per-leg offset σ {leg_sd:.1f}°: prior entropy {prior:.2f} nats; "
+                  "expected information " + ", ".join(f"{k} {v:.2f}" for k, v in info.items()), flush=True)
 
 
 def main() -> None:

@@ -121,6 +121,10 @@ class FollowUpPlanner:
     wind_sd_deg : float
         Error of the forecast wind direction [deg]: the hypotheses' plumes turn by it (a leg along a plume that
         may swing away is worth less than one across it).
+    leg_offset_sd_deg : float
+        σ of a further direction offset drawn per leg and simulated data set [deg]: the plume's direction changes
+        from crossing to crossing (the meander) while the likelihood scoring them keeps each hypothesis' one
+        direction, as the locator's does. 0 (default): the simulated data follow the hypothesis exactly.
     endurance_min : float or None
         Battery endurance [min].
     buildings : list of Building, optional
@@ -149,6 +153,7 @@ class FollowUpPlanner:
     distances: tuple = (15.0, 25.0, 40.0, 60.0, 90.0, 130.0)
     altitude_steps: tuple = (0.0, 5.0, 10.0)
     wind_sd_deg: float = 10.0
+    leg_offset_sd_deg: float = 0.0
     endurance_min: float | None = 25.0
     buildings: list | None = None
     random_state: int = 0
@@ -266,7 +271,12 @@ class FollowUpPlanner:
             inv = 1.0 / var
             logdet = np.sum(np.log(var), axis=1)  # (N,)
             for dr in range(self.n_draws):
-                y = mu + np.sqrt(var) * rng.standard_normal(mu.shape)
+                world, wvar = mu, var
+                if self.leg_offset_sd_deg > 0:  # this crossing's plume, turned by the meander
+                    turned = (*hyp[:4], hyp[4] + rng.normal(0.0, self.leg_offset_sd_deg), hyp[5])
+                    world = self._predict(cand, turned, pts, leg.altitude)
+                    wvar = self.noise_ppb ** 2 + (self.model_error * world) ** 2
+                y = world + np.sqrt(wvar) * rng.standard_normal(mu.shape)
                 # Σ_k −(y_ik − μ_jk)² / (2 v_jk) − ½ log v_jk, as matrix products
                 ll = -0.5 * ((y * y) @ inv.T) + y @ (mu * inv).T - 0.5 * np.sum(mu * mu * inv, axis=1)[None, :] \
                     - 0.5 * logdet[None, :]

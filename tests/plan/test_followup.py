@@ -107,3 +107,13 @@ def test_expected_information_of_given_legs_matches_the_plans_gain_and_is_nil_up
     ladder = fixed_pattern("ladder", candidate(), air, (3.0, 270.0), 8.0)
     assert 0.0 < fp.expected_information([candidate()], ladder.legs) <= fp.prior_entropy_["c1"] + 1e-6
     assert fp.expected_information([candidate()], []) == 0.0
+
+
+def test_a_per_leg_direction_offset_makes_the_same_legs_worth_less():
+    """Data whose plume turns from leg to leg agree less with any one hypothesis: less expected information."""
+    air = Airspace(box(-400, -400, 400, 400), [], 10, 60)
+    fp = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80).fit([candidate()], air)
+    steady = fp.expected_information([candidate()], fp.plan_.legs)
+    turned = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80, leg_offset_sd_deg=15.0)
+    assert turned.expected_information([candidate()], fp.plan_.legs) < 0.9 * steady
+    assert turned.fit([candidate()], air).plan_.flight_s <= 8 * 60
