@@ -130,21 +130,27 @@ def beams() -> None:
               f"tempering {net.tempering_:.2f}", flush=True)
 
 
-def chilbolton() -> None:
-    """Chilbolton source 1 through ``plumetrace locate`` as it stands, and each beam's CH4 percentiles."""
-    import json
+def _chilbolton_source_1():
+    """Path of Chilbolton source 1's survey in ``../shared/data`` (where the tests find it)."""
     import sys
     from pathlib import Path
 
-    import numpy as np
-
-    root = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(root))
-    from plumetrace.bench.field_release import run_plumetrace
-    from plumetrace.io.survey import read_survey
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.conftest import SHARED_DATA
 
-    path = SHARED_DATA / "chilbolton" / "source_1" / "survey.csv"
+    return SHARED_DATA / "chilbolton" / "source_1" / "survey.csv"
+
+
+def chilbolton() -> None:
+    """Chilbolton source 1 through ``plumetrace locate`` as it stands, and each beam's CH4 percentiles."""
+    import json
+
+    import numpy as np
+
+    from plumetrace.bench.field_release import run_plumetrace
+    from plumetrace.io.survey import read_survey
+
+    path = _chilbolton_source_1()
     print(json.dumps(run_plumetrace(path)), flush=True)
     d = read_survey(path).data
     for beam, g in d.groupby("platform"):
@@ -1142,15 +1148,11 @@ def model_error_chilbolton(alpha: float = 0.5) -> None:
     """Chilbolton source 1 with the model error at its default and at ``alpha`` (the fixed network's own
     likelihood does not use it: the two lines should agree)."""
     import json
-    import sys
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from plumetrace.bench.field_release import run_plumetrace
     from plumetrace.locate.grid import ALPHA
-    from tests.conftest import SHARED_DATA
 
-    path = SHARED_DATA / "chilbolton" / "source_1" / "survey.csv"
+    path = _chilbolton_source_1()
     for a in (ALPHA, alpha):
         r = run_plumetrace(path, locator_params={"model_error": a})
         print(f"model_error={a:g}: " + json.dumps({k: v for k, v in r.items() if k != "seconds"}), flush=True)
@@ -1175,7 +1177,7 @@ def main() -> None:
                     help="model-error-follow-up: skip the default's run (its report is in an earlier --out)")
     ap.add_argument("--cases", type=int, default=20, help="follow-up modes: the bench's first N cases")
     args = ap.parse_args()
-    model_error = {"follow-up-oracle": lambda: follow_up_oracle(args.cases),
+    with_args = {"follow-up-oracle": lambda: follow_up_oracle(args.cases),
                    "follow-up-class-read": lambda: follow_up_class_read(args.cases),
                    "model-error-suite": lambda: model_error_suite(args.alpha),
                    "model-error-follow-up": lambda: model_error_follow_up(args.alpha, not args.no_baseline,
@@ -1192,8 +1194,8 @@ def main() -> None:
               "follow-up-heights": follow_up_heights,
               "heights": heights, "follow-up-joint": follow_up_joint,
               "release-levels": release_levels}
-    if args.what in model_error:
-        model_error[args.what]()
+    if args.what in with_args:
+        with_args[args.what]()
     elif args.what in simple:
         simple[args.what]()
     elif args.out:

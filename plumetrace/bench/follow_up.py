@@ -95,8 +95,8 @@ def plan_follow_up_case(seed: int, locator: dict | None = None) -> dict:
 
     Returns a dict: ``scenario``, ``frame``, ``survey`` (the coverage), ``channels``, ``lags``, ``buildings``,
     ``target`` (the lab's truth), ``lab`` (its footprint), ``wind`` (the forecast: the coverage's mean wind),
-    ``locator`` (fitted), ``candidates``, ``airspace`` and ``plans`` (arm → FlightPlan or list of them; empty
-    without candidates).
+    ``options`` (the locator's), ``locator`` (fitted), ``candidates``, ``airspace`` and ``plans`` (arm →
+    FlightPlan or list of them; empty without candidates).
     """
     sc = follow_up_scenario_spec(seed)
     frame = LocalFrame(sc.origin.lat, sc.origin.lon)
@@ -111,11 +111,12 @@ def plan_follow_up_case(seed: int, locator: dict | None = None) -> dict:
     spd = sim.survey["wind_speed_mps"].to_numpy()
     u, v = np.mean(-spd * np.sin(theta)), np.mean(-spd * np.cos(theta))
     wind = (float(np.mean(spd)), float(np.mod(np.rad2deg(np.arctan2(-u, -v)), 360.0)))  # the forecast
-    loc = SourceLocator(**{"lags": lags, **(locator or {})}).fit(cov, buildings)
+    opts = {"lags": lags, **(locator or {})}
+    loc = SourceLocator(**opts).fit(cov, buildings)
     cands = follow_up_candidates(loc, MAX_TARGETS)
     out = {"scenario": sc, "frame": frame, "survey": cov, "channels": channels, "lags": lags, "buildings": buildings,
-           "target": target, "lab": lab, "wind": wind, "locator": loc, "candidates": cands, "airspace": None,
-           "plans": {}}
+           "target": target, "lab": lab, "wind": wind, "options": opts, "locator": loc, "candidates": cands,
+           "airspace": None, "plans": {}}
     if not cands:
         return out
     work = MultiPoint(cov.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
@@ -141,7 +142,7 @@ def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=Non
     sc, frame, cov, target, lab, wind = (case[k] for k in ("scenario", "frame", "survey", "target", "lab", "wind"))
     buildings, channels = case["buildings"], case["channels"]
     row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
-    opts = {"lags": case["lags"], **(locator or {})}
+    opts = case["options"]
     row["none"] = {**_score(case["locator"], frame, target, wind[1], lab), "flight_min": 0.0}
     if not case["candidates"]:
         for arm in ARMS[1:]:

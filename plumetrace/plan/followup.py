@@ -284,6 +284,14 @@ class FollowUpPlanner:
         return out
 
     @staticmethod
+    def _label_groups(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(onehot (N, K), group_of (N,)): the hypotheses' labels as :meth:`_information` takes them."""
+        names, group_of = np.unique(labels.astype(str), return_inverse=True)
+        onehot = np.zeros((len(labels), len(names)))
+        onehot[np.arange(len(labels)), group_of] = 1.0
+        return onehot, group_of
+
+    @staticmethod
     def _information(L: np.ndarray, w: np.ndarray, onehot: np.ndarray, group_of: np.ndarray) -> float:
         """Mutual information [nats] between the label and the data, from summed log-likelihoods L[draw, i, j].
 
@@ -314,9 +322,7 @@ class FollowUpPlanner:
         total = 0.0
         for c in candidates:
             hyp = self._hypotheses(c, rng)
-            names, group_of = np.unique(hyp[3].astype(str), return_inverse=True)
-            onehot = np.zeros((len(hyp[2]), len(names)))
-            onehot[np.arange(len(hyp[2])), group_of] = 1.0
+            onehot, group_of = self._label_groups(hyp[3])
             L = self._loglik_matrices(c, hyp, legs, rng).sum(axis=0, dtype=np.float64)
             total += self._information(L, hyp[2], onehot, group_of)
         return total
@@ -345,9 +351,7 @@ class FollowUpPlanner:
         for c in candidates:
             hyp = self._hypotheses(c, rng)
             _, _, w, labels, _, _ = hyp
-            names, group_of = np.unique(labels.astype(str), return_inverse=True)
-            onehot = np.zeros((len(w), len(names)))
-            onehot[np.arange(len(w)), group_of] = 1.0
+            onehot, group_of = self._label_groups(labels)
             pw = w @ onehot
             self.prior_entropy_[c.name] = float(-np.sum(pw * np.log(pw)))
             per.append((self._loglik_matrices(c, hyp, legs, rng), w, onehot, group_of))
