@@ -5,6 +5,12 @@ Usage: ``python benchmarks/planning.py [--repeats 3] [--json]``, or
 expected information each arm's legs give under the adaptive planner's own model
 (:meth:`~plumetrace.plan.followup.FollowUpPlanner.expected_information`), and where the legs lie (downwind distance
 from the candidate, altitude) — whether the planner's model ranks the plans as the flown bench does.
+Or ``python benchmarks/planning.py --bench-planner FIRST N --planner '{"nu": 4}' [--against ROWS.json]
+[--baseline] [--workers 2] [--out ROWS.json]``: the adaptive arm of the follow-up benchmark alone, flown and located
+on cases FIRST … FIRST+N−1 with those planner options (``"leg_offset_sd_deg": "survey"``: the survey's spread of
+one-minute mean directions), with ``--baseline`` also the default planner in the same run, and paired against the
+adaptive and fixed arms of the rows of a whole ``plumetrace bench follow-up --json`` run of the same seeds
+(``--against``; the fixed patterns fly as long as that run's adaptive plan).
 
 Baselines (run here, same airspace): for coverage, a lawnmower at a fixed 40 m spacing built by the same leg and
 sortie code without the physics search; for the follow-up, the crosswind ladder of the same budget
@@ -90,6 +96,65 @@ def bench_information(first: int, n: int, model_errors=(0.5, 1.0)) -> None:
                   "expected information " + ", ".join(f"{k} {v:.2f}" for k, v in info.items()), flush=True)
 
 
+def _arm_line(name: str, r: list[dict]) -> str:
+    found = [x for x in r if x["found"]]
+    dist = [x["building_distance_m"] for x in found if x.get("building_distance_m") is not None]
+    return (f"{name:>22}: found {len(found)}/{len(r)}, top-1 {np.mean([x['top1'] for x in r]):.0%}, top-3 "
+            f"{np.mean([x['top3'] for x in r]):.0%}, median error {np.median([x['error_m'] for x in found]):.1f} m, "
+            f"to the house {np.median(dist) if dist else float('nan'):.1f} m, region holds "
+            f"{np.mean([x['covered'] for x in found]) if found else float('nan'):.0%}, "
+            f"{np.mean([x['flight_min'] for x in r]):.1f} min")
+
+
+def bench_planner(first: int, n: int, planner: dict, against: str | None, baseline: bool, workers: int,
+                  out: str | None, arms: tuple = ("adaptive",), budget_min: float = 12.0) -> None:
+    """The adaptive arm (and ``arms``) under ``planner`` on cases ``first`` … (module docstring), paired."""
+    from plumetrace.bench.follow_up import run_follow_up_case
+
+    seeds = list(range(first, first + n))
+    variants = {"planner " + json.dumps(planner): planner}
+    if baseline:
+        variants = {"default planner": None, **variants}
+    rows = {}
+    for name, opts in variants.items():
+        args = (seeds, [None] * n, [None] * n, [opts] * n, [arms] * n, [budget_min] * n)
+        if workers > 1:
+            from plumetrace.pipeline import dask_executor
+
+            with dask_executor(workers) as (ex, _):
+                rows[name] = list(ex.map(run_follow_up_case, *args))
+        else:
+            rows[name] = [run_follow_up_case(*a) for a in zip(*args, strict=True)]
+        for r in rows[name]:
+            print(f"{name} {r['scenario']}: " + "; ".join(
+                f"{arm} top-1 {r[arm]['top1']}, top-3 {r[arm]['top3']}, error "
+                f"{r[arm]['error_m'] if r[arm]['error_m'] is None else round(r[arm]['error_m'], 1)} m, "
+                f"{r[arm]['flight_min']} min" for arm in arms), flush=True)
+    if out:
+        with open(out, "w") as fh:
+            json.dump(rows, fh)
+    lines = {(name if arm == "adaptive" else f"{arm} ({name})"): [r[arm] for r in rs]
+             for name, rs in rows.items() for arm in arms}
+    if against:
+        with open(against) as fh:
+            saved = {r["seed"]: r for r in json.load(fh)["rows"]}
+        missing = [s for s in seeds if s not in saved]
+        if missing:
+            raise SystemExit(f"{against} has no row for seeds {missing}")
+        for arm in ("adaptive", "ladder", "orbit", "none"):
+            lines[f"{arm} ({against.rsplit('/', 1)[-1]})"] = [saved[s][arm] for s in seeds]
+    for name, r in lines.items():
+        print(_arm_line(name, r))
+    ref = [k for k in lines if k.startswith(("ladder", "default", "orbit"))]
+    for name in variants:
+        if name.startswith("default"):
+            continue
+        for other in ref + [k for k in lines if k.startswith("adaptive (")]:
+            pairs = list(zip(lines[name], lines[other], strict=True))
+            print(f"paired top-1, {name} against {other}: {sum(x['top1'] and not y['top1'] for x, y in pairs)} to "
+                  f"{sum(y['top1'] and not x['top1'] for x, y in pairs)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -97,7 +162,20 @@ def main() -> None:
     ap.add_argument("--examples", action="store_true", help="the 1 km² coverage examples of docs/planning.md")
     ap.add_argument("--bench-information", nargs=2, type=int, metavar=("FIRST", "N"),
                     help="each arm's expected information on follow-up bench cases FIRST … FIRST+N−1")
+    ap.add_argument("--bench-planner", nargs=2, type=int, metavar=("FIRST", "N"),
+                    help="the adaptive arm alone, flown on follow-up bench cases FIRST … FIRST+N−1 with --planner")
+    ap.add_argument("--planner", default="{}", help="FollowUpPlanner options (JSON) for --bench-planner")
+    ap.add_argument("--against", help="rows of a whole `plumetrace bench follow-up --json` run of the same seeds")
+    ap.add_argument("--baseline", action="store_true", help="also the default planner, in the same run")
+    ap.add_argument("--workers", type=int, default=1, help="Dask worker processes for --bench-planner")
+    ap.add_argument("--out", help="write --bench-planner's rows here (JSON)")
+    ap.add_argument("--arms", default="adaptive", help="arms flown by --bench-planner, comma-separated")
+    ap.add_argument("--budget-min", type=float, default=12.0, help="follow-up flight per candidate [min]")
     args = ap.parse_args()
+    if args.bench_planner:
+        bench_planner(*args.bench_planner, json.loads(args.planner), args.against, args.baseline, args.workers,
+                      args.out, tuple(args.arms.split(",")), args.budget_min)
+        return
     if args.bench_information:
         bench_information(*args.bench_information)
         return

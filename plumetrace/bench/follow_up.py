@@ -90,8 +90,13 @@ def _score(locator: SourceLocator, frame: LocalFrame, target: dict, wind_from_de
             "height_m": float(e.height_m), "levels": list(locator.heights_)}
 
 
-def plan_follow_up_case(seed: int, locator: dict | None = None) -> dict:
+def plan_follow_up_case(seed: int, locator: dict | None = None, planner: dict | None = None,
+                        budget_min: float = BUDGET_PER_TARGET_MIN) -> dict:
     """The coverage survey of ``seed`` located, its candidates, and every arm's follow-up plan (not yet flown).
+
+    ``planner``: options of the adaptive :class:`~plumetrace.plan.followup.FollowUpPlanner`; the value ``"survey"``
+    for ``leg_offset_sd_deg`` takes the coverage survey's spread of one-minute mean wind directions
+    (``sigma_theta_`` of its locator). ``budget_min``: follow-up flight per candidate [min].
 
     Returns a dict: ``scenario``, ``frame``, ``survey`` (the coverage), ``channels``, ``lags``, ``buildings``,
     ``target`` (the lab's truth), ``lab`` (its footprint), ``wind`` (the forecast: the coverage's mean wind),
@@ -121,8 +126,12 @@ def plan_follow_up_case(seed: int, locator: dict | None = None) -> dict:
         return out
     work = MultiPoint(cov.data[["east", "north"]].to_numpy()[::50]).convex_hull.buffer(200.0)
     air = Airspace(None, [], 10.0, 120.0, buildings=buildings, work_area=work)
-    budget = BUDGET_PER_TARGET_MIN * len(cands)
-    plans = {"adaptive": FollowUpPlanner(wind=wind, budget_min=budget, buildings=buildings).fit(cands, air).plan_}
+    budget = budget_min * len(cands)
+    popts = dict(planner or {})
+    if popts.get("leg_offset_sd_deg") == "survey":
+        popts["leg_offset_sd_deg"] = float(loc.sigma_theta_ or 0.0)
+    plans = {"adaptive": FollowUpPlanner(wind=wind, budget_min=budget, buildings=buildings, **popts)
+             .fit(cands, air).plan_}
     equal = plans["adaptive"].flight_s / 60.0  # the fixed patterns fly as long, split over the same candidates
     for kind in ("ladder", "orbit"):
         plans[kind] = [fixed_pattern(kind, c, air, wind, equal / len(cands), radius90=None) for c in cands]
@@ -130,26 +139,30 @@ def plan_follow_up_case(seed: int, locator: dict | None = None) -> dict:
     return out
 
 
-def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=None) -> dict:
+def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=None, planner: dict | None = None,
+                       arms: tuple = ARMS[1:], budget_min: float = BUDGET_PER_TARGET_MIN) -> dict:
     """One paired case: every arm on the scenario of ``seed`` (JSON-ready row).
 
     ``locator``: locator options; ``joint_locator``: options added for the joint locates (coverage and follow-up)
     only — a dict, or a function of the scenario (:class:`~plumetrace.sim.scenario.Scenario`) and the lab's truth
-    (a source of ``truth.json``) returning one (an oracle: what knowing the weather or the release height is worth).
+    (a source of ``truth.json``) returning one (an oracle: what knowing the weather or the release height is worth);
+    ``planner``: the adaptive planner's options (:func:`plan_follow_up_case`); ``arms``: the follow-up arms flown
+    (a row without some cannot be summarised, but compares arm by arm with another run's rows); ``budget_min``:
+    follow-up flight per candidate [min].
     """
     t0 = time.perf_counter()
-    case = plan_follow_up_case(seed, locator)
+    case = plan_follow_up_case(seed, locator, planner, budget_min)
     sc, frame, cov, target, lab, wind = (case[k] for k in ("scenario", "frame", "survey", "target", "lab", "wind"))
     buildings, channels = case["buildings"], case["channels"]
     row = {"scenario": sc.name, "world": sc.atmosphere.model, "seed": seed}
     opts = case["options"]
     row["none"] = {**_score(case["locator"], frame, target, wind[1], lab), "flight_min": 0.0}
     if not case["candidates"]:
-        for arm in ARMS[1:]:
+        for arm in arms:
             row[arm] = {**row["none"], "flight_min": 0.0, "planned": False}
         row["seconds"] = time.perf_counter() - t0
         return row
-    for arm in ARMS[1:]:
+    for arm in arms:
         p = case["plans"][arm]
         sorties = [s for q in (p if isinstance(p, list) else [p]) for s in q.sorties]
         fsc = follow_up_scenario(sc, [s.path for s in sorties], 6.0, 3600.0, realisation=1)
@@ -198,7 +211,8 @@ def summarise_follow_up(rows: list[dict]) -> dict:
 
 
 def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, locator: dict | None = None,
-                        joint_locator=None, first_seed: int = 0) -> dict:
+                        joint_locator=None, first_seed: int = 0, planner: dict | None = None,
+                        budget_min: float = BUDGET_PER_TARGET_MIN) -> dict:
     """Cases ``first_seed`` … ``first_seed + n − 1`` (on a Dask local cluster with ``workers`` > 1), summarised.
 
     Options as :func:`run_follow_up_case`. A later ``first_seed`` gives cases no setting was chosen on (the method's
@@ -209,11 +223,12 @@ def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, 
         from plumetrace.pipeline import dask_executor
 
         with dask_executor(workers) as (ex, _):
-            rows = list(ex.map(run_follow_up_case, seeds, [locator] * n, [joint_locator] * n))
+            rows = list(ex.map(run_follow_up_case, seeds, [locator] * n, [joint_locator] * n, [planner] * n,
+                               [ARMS[1:]] * n, [budget_min] * n))
     else:
         rows = []
         for s in seeds:
-            rows.append(run_follow_up_case(s, locator, joint_locator))
+            rows.append(run_follow_up_case(s, locator, joint_locator, planner, ARMS[1:], budget_min))
             if progress:
                 progress(rows[-1])
     return {"summary": summarise_follow_up(rows), "rows": rows}

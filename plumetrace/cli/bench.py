@@ -73,6 +73,8 @@ def bench_follow_up_cmd(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     first_seed: Annotated[int, typer.Option(help="Seed of the first scenario (a later range: cases no setting was "
                                                  "chosen on).", min=0, max=10_000)] = 0,
+    budget_min: Annotated[float, typer.Option(help="Follow-up flight per candidate [min] (issue #16: at most 12).",
+                                              min=1.0, max=60.0)] = 12.0,
 ) -> None:
     """Coverage → follow-up plan → fly → joint locate, adaptive against a ladder and an orbit of equal flight time."""
     from rich.table import Table
@@ -85,7 +87,7 @@ def bench_follow_up_cmd(
                 f"{a} {'top-1' if row[a]['top1'] else ('found' if row[a]['found'] else 'missed')}" for a in ARMS)
                 + f" ({row['seconds']:.0f} s)")
 
-    report = run_follow_up_bench(scenarios, workers, progress=show, first_seed=first_seed)
+    report = run_follow_up_bench(scenarios, workers, progress=show, first_seed=first_seed, budget_min=budget_min)
     if json_output:
         print_json(report)
         return

@@ -58,6 +58,35 @@ def _t_loglik(e, var, nu):
     return -0.5 * (nu + 1.0) * math.log(nu * var + e * e) + 0.5 * nu * math.log(var)
 
 
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _pairwise_t(y, mu, var, nu, out):
+    half_logdet = 0.5 * np.sum(np.log(var), axis=1)
+    inv = 1.0 / (nu * var)
+    c = 0.5 * (nu + 1.0)
+    for i in range(y.shape[0]):
+        for j in range(mu.shape[0]):
+            s = 0.0
+            for k in range(y.shape[1]):
+                e = y[i, k] - mu[j, k]
+                s += math.log1p(e * e * inv[j, k])
+            out[i, j] = -c * s - half_logdet[j]
+
+
+def pairwise_t_loglik(y: np.ndarray, mu: np.ndarray, var: np.ndarray, nu: float = NU) -> np.ndarray:
+    """The locator's Student-t log-likelihood of every data set under every hypothesis, up to a constant of ν.
+
+    L[i, j] = Σ_k −½(ν+1) log(1 + (y_ik − μ_jk)² / (ν v_jk)) − ½ log v_jk: the t density of scale² v without its
+    normalising constant, so it tends to the Gaussian's as ν → ∞. The follow-up planner scores simulated flights
+    with it. ``y`` (data sets, points) and ``mu``, ``var`` (hypotheses, points) in the same units (ppb, ppb²).
+    """
+    y, mu, var = (np.ascontiguousarray(a, float) for a in (y, mu, var))
+    if mu.shape != var.shape or y.shape[1] != mu.shape[1]:
+        raise ValueError(f"y {y.shape}, mu {mu.shape} and var {var.shape} do not share their points")
+    out = np.empty((y.shape[0], mu.shape[0]))
+    _pairwise_t(y, mu, var, float(nu), out)
+    return out
+
+
 @numba.njit(cache=True, fastmath=FASTMATH, parallel=True)
 def _grid_delta(cx, cy, heights, ox, oy, oz, r, var, sin_k, cos_k, log_w, order, starts, decay, u, code, kind, table,
                 lid, q, conv, alpha, nu, beta, log_off, g_min, wedge_a, wedge_d, beam_start, bx, by, bz, wrep, tab,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plumetrace.exceptions import PlanError
+from plumetrace.locate.grid import pairwise_t_loglik
 from plumetrace.physics.plume import plume_coupling
 from plumetrace.physics.sigmas import dispersion_coefficients
 from plumetrace.physics.species import SPECIES, mole_fraction
@@ -125,6 +126,13 @@ class FollowUpPlanner:
         σ of a further direction offset drawn per leg and simulated data set [deg]: the plume's direction changes
         from crossing to crossing (the meander) while the likelihood scoring them keeps each hypothesis' one
         direction, as the locator's does. 0 (default): the simulated data follow the hypothesis exactly.
+    nu : float or None
+        Degrees of freedom of the likelihood that scores the simulated data: None (default) a Gaussian; a number,
+        the locator's Student-t (:func:`plumetrace.locate.grid.pairwise_t_loglik`), under which a reading the plume
+        swung away from costs little — the planner then values legs by what the locator will make of them.
+    score_model_error : float or None
+        α of that likelihood (None: ``model_error``; the locator's is :data:`plumetrace.locate.grid.ALPHA`). The
+        simulated data always scatter by ``model_error``.
     endurance_min : float or None
         Battery endurance [min].
     buildings : list of Building, optional
@@ -154,6 +162,8 @@ class FollowUpPlanner:
     altitude_steps: tuple = (0.0, 5.0, 10.0)
     wind_sd_deg: float = 10.0
     leg_offset_sd_deg: float = 0.0
+    nu: float | None = None
+    score_model_error: float | None = None
     endurance_min: float | None = 25.0
     buildings: list | None = None
     random_state: int = 0
@@ -267,9 +277,11 @@ class FollowUpPlanner:
             f = np.linspace(0.0, 1.0, n_pts)[:, None]
             pts = np.asarray(leg.start) + f * (np.asarray(leg.end) - np.asarray(leg.start))
             mu = self._predict(cand, hyp, pts, leg.altitude)  # (N, M)
-            var = self.noise_ppb ** 2 + (self.model_error * mu) ** 2
-            inv = 1.0 / var
-            logdet = np.sum(np.log(var), axis=1)  # (N,)
+            var = self.noise_ppb ** 2 + (self.model_error * mu) ** 2  # the simulated data's scatter
+            alpha = self.model_error if self.score_model_error is None else self.score_model_error
+            svar = var if alpha == self.model_error else self.noise_ppb ** 2 + (alpha * mu) ** 2  # the scorer's
+            inv = 1.0 / svar
+            logdet = np.sum(np.log(svar), axis=1)  # (N,)
             for dr in range(self.n_draws):
                 world, wvar = mu, var
                 if self.leg_offset_sd_deg > 0:  # this crossing's plume, turned by the meander
@@ -277,6 +289,9 @@ class FollowUpPlanner:
                     world = self._predict(cand, turned, pts, leg.altitude)
                     wvar = self.noise_ppb ** 2 + (self.model_error * world) ** 2
                 y = world + np.sqrt(wvar) * rng.standard_normal(mu.shape)
+                if self.nu is not None:
+                    out[k, dr] = beta * pairwise_t_loglik(y, mu, svar, self.nu)
+                    continue
                 # Σ_k −(y_ik − μ_jk)² / (2 v_jk) − ½ log v_jk, as matrix products
                 ll = -0.5 * ((y * y) @ inv.T) + y @ (mu * inv).T - 0.5 * np.sum(mu * mu * inv, axis=1)[None, :] \
                     - 0.5 * logdet[None, :]

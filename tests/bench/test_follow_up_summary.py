@@ -73,12 +73,44 @@ def test_the_bench_runs_the_seed_range_it_is_given(monkeypatch):
 
     seen = []
 
-    def fake_case(seed, locator=None, joint_locator=None):
-        seen.append((seed, locator, joint_locator))
+    def fake_case(seed, locator=None, joint_locator=None, planner=None, arms=ARMS[1:], budget_min=12.0):
+        seen.append((seed, locator, joint_locator, planner, arms, budget_min))
         return {**_row("meander", adaptive=_arm(True, True, True, True, 3.0, 20.0, 0.0)), "seed": seed}
 
     monkeypatch.setattr(follow_up, "run_follow_up_case", fake_case)
-    report = follow_up.run_follow_up_bench(3, first_seed=20, locator={"model_error": 0.5})
-    assert [s for s, _, _ in seen] == [20, 21, 22]
-    assert all(loc == {"model_error": 0.5} and joint is None for _, loc, joint in seen)
+    report = follow_up.run_follow_up_bench(3, first_seed=20, locator={"model_error": 0.5}, planner={"nu": 4.0},
+                                           budget_min=6.0)
+    assert [s[0] for s in seen] == [20, 21, 22]
+    # every case gets the options as given, and flies every arm on the per-candidate budget
+    assert all(s[1:] == ({"model_error": 0.5}, None, {"nu": 4.0}, ARMS[1:], 6.0) for s in seen)
     assert [r["seed"] for r in report["rows"]] == [20, 21, 22] and report["summary"]["cases"] == 3
+
+
+def test_a_case_plans_on_the_budget_and_planner_options_given(monkeypatch):
+    """``"survey"`` as the per-leg offset takes the coverage survey's σθ; the budget is per candidate."""
+    import plumetrace.bench.follow_up as follow_up
+
+    class FakeLocator:
+        sigma_theta_ = 3.2
+
+        def __init__(self, **opts):
+            self.opts = opts
+
+        def fit(self, survey, buildings):
+            return self
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_planner(**kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(follow_up, "SourceLocator", FakeLocator)
+    monkeypatch.setattr(follow_up, "follow_up_candidates", lambda loc, n: ["c1", "c2"])
+    monkeypatch.setattr(follow_up, "FollowUpPlanner", fake_planner)
+    with pytest.raises(Stop):
+        follow_up.plan_follow_up_case(0, planner={"nu": 4.0, "leg_offset_sd_deg": "survey"}, budget_min=5.0)
+    assert seen["budget_min"] == 10.0 and seen["nu"] == 4.0 and seen["leg_offset_sd_deg"] == 3.2

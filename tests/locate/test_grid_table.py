@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from plumetrace.locate.grid import Q_NEGLIGIBLE, _t_loglik, grid_log_likelihood, likelihood_table, unit_prediction
 from plumetrace.locate.observations import Observations
@@ -107,3 +108,20 @@ def test_the_searchs_model_error_reaches_the_exact_and_the_tabulated_kernel():
         np.testing.assert_allclose(exact, direct, rtol=1e-9, atol=1e-9)
         assert np.max(np.abs(tabulated - direct)) < 0.5
         assert np.max(np.abs(direct - other)) > 5.0  # α matters at the rates that put plume on the data
+
+
+def test_pairwise_student_t_is_the_t_density_up_to_a_constant():
+    from scipy.stats import t as student
+
+    from plumetrace.locate.grid import pairwise_t_loglik
+
+    rng = np.random.default_rng(3)
+    y, mu = rng.normal(size=(5, 7)), rng.normal(size=(4, 7))
+    var = rng.uniform(0.5, 2.0, size=(4, 7))
+    for nu in (4.0, 2.5):
+        ref = np.array([[student.logpdf(y[i] - mu[j], nu, scale=np.sqrt(var[j])).sum() for j in range(4)]
+                        for i in range(5)])
+        diff = pairwise_t_loglik(y, mu, var, nu) - ref
+        assert np.ptp(diff) < 1e-9  # one constant of ν: it cancels between hypotheses
+    with pytest.raises(ValueError, match="points"):
+        pairwise_t_loglik(y, mu[:, :6], var[:, :6])

@@ -117,3 +117,21 @@ def test_a_per_leg_direction_offset_makes_the_same_legs_worth_less():
     turned = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80, leg_offset_sd_deg=15.0)
     assert turned.expected_information([candidate()], fp.plan_.legs) < 0.9 * steady
     assert turned.fit([candidate()], air).plan_.flight_s <= 8 * 60
+
+
+def test_the_student_t_scorer_tends_to_the_gaussian_and_forgives_a_swung_plume():
+    air = Airspace(box(-400, -400, 400, 400), [], 10, 60)
+    fp = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80).fit([candidate()], air)
+    legs = fp.plan_.legs
+    gauss = fp.expected_information([candidate()], legs)
+    # the same simulated data (same stream), scored by a Student-t of huge ν: the Gaussian's information
+    wide = FollowUpPlanner(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80, nu=1e7)
+    assert wide.expected_information([candidate()], legs) == pytest.approx(gauss, rel=1e-3)
+    # the locator's scorer (ν = 4, α = 1) where each crossing's plume turns: a wrong confident read costs less than
+    # under the sharp Gaussian, so the same legs keep more of their information
+    turned = dict(wind=(3.0, 270.0), budget_min=8.0, n_hypotheses=80, leg_offset_sd_deg=15.0)
+    sharp = FollowUpPlanner(**turned).expected_information([candidate()], legs)
+    heavy = FollowUpPlanner(**turned, nu=4.0, score_model_error=1.0)
+    assert heavy.expected_information([candidate()], legs) > sharp
+    plan = heavy.fit([candidate()], air).plan_
+    assert 0 < plan.flight_s <= 8 * 60 and 0 < heavy.gain_ <= heavy.prior_entropy_["c1"] + 1e-6
