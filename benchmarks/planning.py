@@ -147,7 +147,7 @@ def bench_planner(first: int, n: int, planner: dict, against: str | None, baseli
         print(_arm_line(name, r))
     ref = [k for k in lines if k.startswith(("ladder", "default", "orbit"))]
     for name in variants:
-        if name.startswith("default"):
+        if name.startswith("default") or name not in lines:  # the adaptive arm not flown: nothing to pair
             continue
         for other in ref + [k for k in lines if k.startswith("adaptive (")]:
             pairs = list(zip(lines[name], lines[other], strict=True))
