@@ -70,6 +70,8 @@ still runs them):
   Pasquill class, and given the class and the lab's release height (session 20's oracle, every arm);
 * ``follow-up-class-read``: the class read from σθ on each follow-up case's coverage survey against the true class
   and the simulator's meander angle;
+* ``follow-up-particle-sigma``: the particle-world cases of seeds 0 … ``--cases``−1, adaptive arm, the joint
+  locates given that world's own σ growth (Taylor's theory with its σv, σw, T_L) and class (session 22);
 * ``follow-up-heights``: follow-up benchmark cases 0–8 and 10 with the release heights (1, 5, 10) m and with eight
   levels 0.5–10 m: each arm's error, building top-1 and whether its region holds the lab (session 17).
 
@@ -79,8 +81,8 @@ still runs them):
           settings, oracle, inline, alongwind, kernel, speed-parts, class-mix, class-neighbours,
           co-emission-cost, co-emission-bounds, beam-average, site-numbers, follow-up-diagnosis, bag-size,
           follow-up-heights, heights, follow-up-joint, release-levels, model-error-suite,
-          model-error-follow-up, model-error-chilbolton, follow-up-oracle, follow-up-class-read
-          [--alpha A] [--no-baseline] [--cases N]
+          model-error-follow-up, model-error-chilbolton, follow-up-oracle, follow-up-class-read,
+          follow-up-particle-sigma [--alpha A] [--no-baseline] [--cases N]
 """
 
 from __future__ import annotations
@@ -1081,6 +1083,59 @@ def follow_up_oracle(n: int = 20, workers: int = 2) -> None:
         _print_follow_up(name, follow_up.run_follow_up_bench(n, workers=workers, joint_locator=joint))
 
 
+def _particle_sigma(sc, target) -> dict:
+    """Oracle options of the joint locates in the particle world: its own σ growth and the true class.
+
+    Taylor's σy = σv t (1 + t/2T_Lv)^−½, σz likewise with σw, T_Lw, t = x/u — the time-mean spread of that world
+    (:meth:`plumetrace.sim.lagrangian.ParticlePlume.sigma_y`) — with σv, σw, T_L and u at the lab's release height
+    (:func:`plumetrace.sim.lagrangian._profiles`), as a parametric σ family a x (1 + b x)^−½.
+    """
+    import math
+
+    from plumetrace.physics.sigmas import sigma_model
+    from plumetrace.sim.lagrangian import OBUKHOV_M, _profiles, friction_velocity
+
+    atm = sc.atmosphere
+    cls = str(atm.stability)[0].upper()
+    u10 = float(str(atm.wind_speed).split()[0]) if isinstance(atm.wind_speed, str) else float(atm.wind_speed)
+    zi = float(atm.mixing_height) if getattr(atm, "mixing_height", None) else 800.0
+    ustar = friction_velocity(u10, 0.5, OBUKHOV_M[cls])
+    u, sw, _, tlw, sv, tlv = _profiles(max(float(target["height_m"]), 2.0), ustar, OBUKHOV_M[cls], zi, 0.5)
+    coef = (sv / u, 1.0 / (2 * u * tlv), -0.5, 0.0, sw / u, 1.0 / (2 * u * tlw), -0.5, 0.0)
+    assert all(math.isfinite(c) for c in coef)
+    return {"stability": cls, "dispersion": (sigma_model("parametric", coef),)}
+
+
+def follow_up_particle_sigma(n: int = 40, workers: int = 2) -> None:
+    """The particle-world cases of seeds 0 … n−1, adaptive arm, the joint locates given that world's own σ family.
+
+    Whether the particle world's upwind bias (docs/localisation.md "Session 22") is the σ family's: compare with the
+    adaptive rows of ``plumetrace bench follow-up --json`` on the same seeds (the plans are the same; only the joint
+    locate changes).
+    """
+    import numpy as np
+
+    from plumetrace.bench.follow_up import run_follow_up_case
+    from plumetrace.pipeline import dask_executor
+
+    seeds = [s for s in range(n) if s % 4 == 1]
+    args = (seeds, [None] * len(seeds), [_particle_sigma] * len(seeds), [None] * len(seeds),
+            [("adaptive",)] * len(seeds))
+    with dask_executor(workers) as (ex, _):
+        rows = list(ex.map(run_follow_up_case, *args))
+    for r in rows:
+        a = r["adaptive"]
+        print(f"{r['scenario']}: top-1 {a['top1']}, top-3 {a['top3']}, error "
+              f"{None if a['error_m'] is None else round(a['error_m'], 1)} m, along the wind "
+              f"{None if a.get('along_wind_m') is None else round(a['along_wind_m'], 1)} m, to the house "
+              f"{None if a.get('building_distance_m') is None else round(a['building_distance_m'], 1)} m", flush=True)
+    found = [r["adaptive"] for r in rows if r["adaptive"]["found"]]
+    print(f"particle world, own σ given: top-1 {sum(r['adaptive']['top1'] for r in rows)}/{len(rows)}, top-3 "
+          f"{sum(r['adaptive']['top3'] for r in rows)}, median error {np.median([a['error_m'] for a in found]):.1f} m, "
+          f"along the wind {np.median([a['along_wind_m'] for a in found]):.1f} m, regions holding the lab "
+          f"{np.mean([a['covered'] for a in found]):.0%}")
+
+
 def follow_up_class_read(n: int = 20) -> None:
     """The Pasquill class the locator reads from σθ on each follow-up case's coverage survey, against the truth."""
     import plumetrace.bench.follow_up as follow_up
@@ -1169,7 +1224,7 @@ def main() -> None:
                                      "follow-up-diagnosis", "bag-size", "follow-up-heights", "heights",
                                      "follow-up-joint", "release-levels", "model-error-suite",
                                      "model-error-follow-up", "model-error-chilbolton", "follow-up-oracle",
-                                     "follow-up-class-read"])
+                                     "follow-up-class-read", "follow-up-particle-sigma"])
     ap.add_argument("--out", default=None,
                     help="folder for the demo runs (default: a temporary folder) and model-error-follow-up's reports")
     ap.add_argument("--alpha", type=float, default=0.5, help="the model error the model-error modes try")
@@ -1178,6 +1233,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=20, help="follow-up modes: the bench's first N cases")
     args = ap.parse_args()
     with_args = {"follow-up-oracle": lambda: follow_up_oracle(args.cases),
+                   "follow-up-particle-sigma": lambda: follow_up_particle_sigma(args.cases),
                    "follow-up-class-read": lambda: follow_up_class_read(args.cases),
                    "model-error-suite": lambda: model_error_suite(args.alpha),
                    "model-error-follow-up": lambda: model_error_follow_up(args.alpha, not args.no_baseline,
