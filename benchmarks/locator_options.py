@@ -70,8 +70,9 @@ still runs them):
   Pasquill class, and given the class and the lab's release height (session 20's oracle, every arm);
 * ``follow-up-class-read``: the class read from σθ on each follow-up case's coverage survey against the true class
   and the simulator's meander angle;
-* ``follow-up-particle-sigma``: the particle-world cases of seeds 0 … ``--cases``−1, adaptive arm, the joint
-  locates given that world's own σ growth (Taylor's theory with its σv, σw, T_L) and class (session 22);
+* ``follow-up-particle-sigma``: the particle world's σy at 20, 50 and 150 m against Briggs' (classes B–E, a 3 m
+  release), then its cases among seeds 0 … ``--cases``−1, adaptive arm, the joint locates given that world's own σ
+  growth (Taylor's theory with its σv, σw, T_L) and class (session 22);
 * ``follow-up-heights``: follow-up benchmark cases 0–8 and 10 with the release heights (1, 5, 10) m and with eight
   levels 0.5–10 m: each arm's error, building top-1 and whether its region holds the lab (session 17).
 
@@ -1090,20 +1091,35 @@ def _particle_sigma(sc, target) -> dict:
     (:meth:`plumetrace.sim.lagrangian.ParticlePlume.sigma_y`) — with σv, σw, T_L and u at the lab's release height
     (:func:`plumetrace.sim.lagrangian._profiles`), as a parametric σ family a x (1 + b x)^−½.
     """
-    import math
-
     from plumetrace.physics.sigmas import sigma_model
     from plumetrace.sim.lagrangian import OBUKHOV_M, _profiles, friction_velocity
 
     atm = sc.atmosphere
     cls = str(atm.stability)[0].upper()
-    u10 = float(str(atm.wind_speed).split()[0]) if isinstance(atm.wind_speed, str) else float(atm.wind_speed)
-    zi = float(atm.mixing_height) if getattr(atm, "mixing_height", None) else 800.0
-    ustar = friction_velocity(u10, 0.5, OBUKHOV_M[cls])
+    zi = float(atm.mixing_height or 800.0)  # ParticlePlume.run's defaults: z_i 800 m, z₀ 0.5 m
+    ustar = friction_velocity(float(atm.wind_speed), 0.5, OBUKHOV_M[cls])
     u, sw, _, tlw, sv, tlv = _profiles(max(float(target["height_m"]), 2.0), ustar, OBUKHOV_M[cls], zi, 0.5)
     coef = (sv / u, 1.0 / (2 * u * tlv), -0.5, 0.0, sw / u, 1.0 / (2 * u * tlw), -0.5, 0.0)
-    assert all(math.isfinite(c) for c in coef)
     return {"stability": cls, "dispersion": (sigma_model("parametric", coef),)}
+
+
+def particle_spread(height: float = 3.0, u10: float = 4.0, x=(20.0, 50.0, 150.0)) -> None:
+    """σy of the particle world's time-mean plume (its own σ family, :func:`_particle_sigma`) against Briggs."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from plumetrace.physics.sigmas import dispersion_coefficients
+
+    x = np.asarray(x, float)
+    for cls in "BCDE":
+        sc = SimpleNamespace(atmosphere=SimpleNamespace(wind_speed=u10, stability=cls, mixing_height=None))
+        own = _particle_sigma(sc, {"height_m": height})["dispersion"][0]
+        line = {name: np.round(dispersion_coefficients(x, cls, model=m)[0], 1)
+                for name, m in (("particle world", own), ("Briggs urban", "briggs_urban"),
+                                ("Briggs rural", "briggs_rural"))}
+        print(f"class {cls}, release {height:g} m, σy at {x.tolist()} m: "
+              + "; ".join(f"{k} {v.tolist()}" for k, v in line.items()), flush=True)
 
 
 def follow_up_particle_sigma(n: int = 40, workers: int = 2) -> None:
@@ -1115,25 +1131,22 @@ def follow_up_particle_sigma(n: int = 40, workers: int = 2) -> None:
     """
     import numpy as np
 
-    from plumetrace.bench.follow_up import run_follow_up_case
-    from plumetrace.pipeline import dask_executor
+    from plumetrace.bench.follow_up import run_follow_up_cases, summarise_arm
 
+    particle_spread()
     seeds = [s for s in range(n) if s % 4 == 1]
-    args = (seeds, [None] * len(seeds), [_particle_sigma] * len(seeds), [None] * len(seeds),
-            [("adaptive",)] * len(seeds))
-    with dask_executor(workers) as (ex, _):
-        rows = list(ex.map(run_follow_up_case, *args))
+    rows = run_follow_up_cases(seeds, workers, joint_locator=_particle_sigma, arms=("adaptive",))
     for r in rows:
         a = r["adaptive"]
         print(f"{r['scenario']}: top-1 {a['top1']}, top-3 {a['top3']}, error "
               f"{None if a['error_m'] is None else round(a['error_m'], 1)} m, along the wind "
               f"{None if a.get('along_wind_m') is None else round(a['along_wind_m'], 1)} m, to the house "
               f"{None if a.get('building_distance_m') is None else round(a['building_distance_m'], 1)} m", flush=True)
-    found = [r["adaptive"] for r in rows if r["adaptive"]["found"]]
-    print(f"particle world, own σ given: top-1 {sum(r['adaptive']['top1'] for r in rows)}/{len(rows)}, top-3 "
-          f"{sum(r['adaptive']['top3'] for r in rows)}, median error {np.median([a['error_m'] for a in found]):.1f} m, "
-          f"along the wind {np.median([a['along_wind_m'] for a in found]):.1f} m, regions holding the lab "
-          f"{np.mean([a['covered'] for a in found]):.0%}")
+    a = summarise_arm([r["adaptive"] for r in rows])
+    along = [r["adaptive"]["along_wind_m"] for r in rows if r["adaptive"]["found"]]
+    print(f"particle world, own σ given: top-1 {round(a['top1'] * a['cases'])}/{a['cases']}, top-3 "
+          f"{round(a['top3'] * a['cases'])}, median error {a['median_error_m']:.1f} m, along the wind "
+          f"{np.median(along):.1f} m, regions holding the lab {a['coverage90']:.0%}")
 
 
 def follow_up_class_read(n: int = 20) -> None:

@@ -97,19 +97,23 @@ def bench_information(first: int, n: int, model_errors=(0.5, 1.0)) -> None:
 
 
 def _arm_line(name: str, r: list[dict]) -> str:
-    found = [x for x in r if x["found"]]
-    dist = [x["building_distance_m"] for x in found if x.get("building_distance_m") is not None]
-    return (f"{name:>22}: found {len(found)}/{len(r)}, top-1 {np.mean([x['top1'] for x in r]):.0%}, top-3 "
-            f"{np.mean([x['top3'] for x in r]):.0%}, median error {np.median([x['error_m'] for x in found]):.1f} m, "
-            f"to the house {np.median(dist) if dist else float('nan'):.1f} m, region holds "
-            f"{np.mean([x['covered'] for x in found]) if found else float('nan'):.0%}, "
-            f"{np.mean([x['flight_min'] for x in r]):.1f} min")
+    from plumetrace.bench.follow_up import summarise_arm
+
+    a = summarise_arm(r)
+
+    def num(v, fmt):
+        return format(float("nan") if v is None else v, fmt)
+
+    return (f"{name:>22}: found {a['found']}/{a['cases']}, top-1 {num(a['top1'], '.0%')}, "
+            f"top-3 {num(a['top3'], '.0%')}, median error {num(a['median_error_m'], '.1f')} m, "
+            f"to the house {num(a['median_building_distance_m'], '.1f')} m, "
+            f"region holds {num(a['coverage90'], '.0%')}, {num(a['flight_min'], '.1f')} min")
 
 
 def bench_planner(first: int, n: int, planner: dict, against: str | None, baseline: bool, workers: int,
                   out: str | None, arms: tuple = ("adaptive",), budget_min: float = 12.0) -> None:
     """The adaptive arm (and ``arms``) under ``planner`` on cases ``first`` … (module docstring), paired."""
-    from plumetrace.bench.follow_up import run_follow_up_case
+    from plumetrace.bench.follow_up import run_follow_up_cases
 
     seeds = list(range(first, first + n))
     variants = {"planner " + json.dumps(planner): planner}
@@ -117,14 +121,7 @@ def bench_planner(first: int, n: int, planner: dict, against: str | None, baseli
         variants = {"default planner": None, **variants}
     rows = {}
     for name, opts in variants.items():
-        args = (seeds, [None] * n, [None] * n, [opts] * n, [arms] * n, [budget_min] * n)
-        if workers > 1:
-            from plumetrace.pipeline import dask_executor
-
-            with dask_executor(workers) as (ex, _):
-                rows[name] = list(ex.map(run_follow_up_case, *args))
-        else:
-            rows[name] = [run_follow_up_case(*a) for a in zip(*args, strict=True)]
+        rows[name] = run_follow_up_cases(seeds, workers, planner=opts, arms=arms, budget_min=budget_min)
         for r in rows[name]:
             print(f"{name} {r['scenario']}: " + "; ".join(
                 f"{arm} top-1 {r[arm]['top1']}, top-3 {r[arm]['top3']}, error "

@@ -19,6 +19,7 @@ bench's labs), so the error to the window point alone cannot say whether the hou
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 from shapely.geometry import MultiPoint, Point
@@ -177,6 +178,24 @@ def run_follow_up_case(seed: int, locator: dict | None = None, joint_locator=Non
     return row
 
 
+def summarise_arm(r: list[dict]) -> dict:
+    """One arm's scores over cases (its entries of the rows).
+
+    Found, building top-1/top-3, median errors to the release point and to the lab's footprint, 90 % coverage of the
+    found, mean minutes flown (None where there is nothing to average).
+    """
+    found = [x for x in r if x["found"]]
+    err = [x["error_m"] for x in found]
+    dist = [x["building_distance_m"] for x in found if x.get("building_distance_m") is not None]
+    return {"cases": len(r), "found": len(found),
+            "top1": float(np.mean([x["top1"] for x in r])) if r else None,
+            "top3": float(np.mean([x["top3"] for x in r])) if r else None,
+            "median_error_m": float(np.median(err)) if err else None,
+            "median_building_distance_m": float(np.median(dist)) if dist else None,
+            "coverage90": float(np.mean([x["covered"] for x in found])) if found else None,
+            "flight_min": float(np.mean([x["flight_min"] for x in r])) if r else None}
+
+
 def summarise_follow_up(rows: list[dict]) -> dict:
     """Per arm and per world: found, building top-1/top-3, median errors, 90 % coverage, minutes; paired top-1.
 
@@ -184,20 +203,7 @@ def summarise_follow_up(rows: list[dict]) -> dict:
     (``median_building_distance_m``).
     """
     def agg(sel):
-        out = {}
-        for arm in ARMS:
-            r = [x[arm] for x in sel]
-            err = [x["error_m"] for x in r if x["found"]]
-            found = [x for x in r if x["found"]]
-            dist = [x["building_distance_m"] for x in found if x.get("building_distance_m") is not None]
-            out[arm] = {"cases": len(r), "found": sum(x["found"] for x in r),
-                        "top1": float(np.mean([x["top1"] for x in r])) if r else None,
-                        "top3": float(np.mean([x["top3"] for x in r])) if r else None,
-                        "median_error_m": float(np.median(err)) if err else None,
-                        "median_building_distance_m": float(np.median(dist)) if dist else None,
-                        "coverage90": float(np.mean([x["covered"] for x in found])) if found else None,
-                        "flight_min": float(np.mean([x["flight_min"] for x in r])) if r else None}
-        return out
+        return {arm: summarise_arm([x[arm] for x in sel]) for arm in ARMS}
 
     worlds = sorted({r["world"] for r in rows})
     fixed = {k: sum(r[k]["top1"] for r in rows) for k in ("ladder", "orbit")}
@@ -210,6 +216,25 @@ def summarise_follow_up(rows: list[dict]) -> dict:
             "seconds": float(sum(r["seconds"] for r in rows))}
 
 
+def run_follow_up_cases(seeds: list[int], workers: int | None = None, progress=None, **options) -> list[dict]:
+    """:func:`run_follow_up_case` on each seed with ``options`` (its keywords): the rows, in order.
+
+    On a Dask local cluster with ``workers`` > 1, else here, calling ``progress(row)`` after each.
+    """
+    run = partial(run_follow_up_case, **options)
+    if workers and workers > 1:
+        from plumetrace.pipeline import dask_executor
+
+        with dask_executor(workers) as (ex, _):
+            return list(ex.map(run, seeds))
+    rows = []
+    for s in seeds:
+        rows.append(run(s))
+        if progress:
+            progress(rows[-1])
+    return rows
+
+
 def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, locator: dict | None = None,
                         joint_locator=None, first_seed: int = 0, planner: dict | None = None,
                         budget_min: float = BUDGET_PER_TARGET_MIN) -> dict:
@@ -218,17 +243,6 @@ def run_follow_up_bench(n: int = 20, workers: int | None = None, progress=None, 
     Options as :func:`run_follow_up_case`. A later ``first_seed`` gives cases no setting was chosen on (the method's
     changes were measured on seeds 0–19).
     """
-    seeds = list(range(first_seed, first_seed + n))
-    if workers and workers > 1:
-        from plumetrace.pipeline import dask_executor
-
-        with dask_executor(workers) as (ex, _):
-            rows = list(ex.map(run_follow_up_case, seeds, [locator] * n, [joint_locator] * n, [planner] * n,
-                               [ARMS[1:]] * n, [budget_min] * n))
-    else:
-        rows = []
-        for s in seeds:
-            rows.append(run_follow_up_case(s, locator, joint_locator, planner, ARMS[1:], budget_min))
-            if progress:
-                progress(rows[-1])
+    rows = run_follow_up_cases(list(range(first_seed, first_seed + n)), workers, progress, locator=locator,
+                               joint_locator=joint_locator, planner=planner, arms=ARMS[1:], budget_min=budget_min)
     return {"summary": summarise_follow_up(rows), "rows": rows}

@@ -280,8 +280,9 @@ class FollowUpPlanner:
             var = self.noise_ppb ** 2 + (self.model_error * mu) ** 2  # the simulated data's scatter
             alpha = self.model_error if self.score_model_error is None else self.score_model_error
             svar = var if alpha == self.model_error else self.noise_ppb ** 2 + (alpha * mu) ** 2  # the scorer's
-            inv = 1.0 / svar
-            logdet = np.sum(np.log(svar), axis=1)  # (N,)
+            if self.nu is None:  # the Gaussian's terms, as matrix products below
+                inv = 1.0 / svar
+                logdet = np.sum(np.log(svar), axis=1)  # (N,)
             for dr in range(self.n_draws):
                 world, wvar = mu, var
                 if self.leg_offset_sd_deg > 0:  # this crossing's plume, turned by the meander
